@@ -1,0 +1,77 @@
+"""The ``beaconport`` command line.
+
+Every command takes the database from ``--db URL``, else ``BEACONPORT_DB_URL``, else
+``sqlite:///beaconport.db`` in the working directory. Errors a user can act on are
+printed as one line on standard error; no traceback is shown.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import typer  # noqa: E402
+
+app = typer.Typer(
+    name="beaconport",
+    help="Oversight analytics for the national review of group-based child sexual "
+    "exploitation cases closed with no further action.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class State:
+    db_url: str | None = None
+
+
+state = State()
+
+
+@app.callback()
+def main(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Database URL (SQLAlchemy). Default: $BEACONPORT_DB_URL, else sqlite:///beaconport.db.",
+        metavar="URL",
+    ),
+) -> None:
+    """Beaconport: ingest force referral returns and review events, check them, report."""
+    state.db_url = db
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one clear line on standard error and exit with ``code``."""
+    typer.echo(f"beaconport: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def get_engine(db: str | None = None):  # noqa: ANN201
+    """The store's engine, with a one-line error when the database cannot be opened."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from metrics.store import make_engine, resolve_db_url
+
+    url = resolve_db_url(db or state.db_url)
+    try:
+        return make_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        fail(f"cannot open database {_redact(url)}: {first}")
+
+
+def _redact(url: str) -> str:
+    """The URL with any password replaced, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is reported as given
+        return url
+
+
+# Sub-commands are defined in their own modules and registered here.
+from dashboard import cli_ingest  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""``beaconport ingest``, ``seed``, ``report`` and ``dashboard`` (to be filled in)."""

@@ -1,0 +1,1 @@
+"""The ingestion gate and the data-quality suites (Great Expectations)."""
