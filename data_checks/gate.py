@@ -1,0 +1,889 @@
+"""The ingestion gate: read a received file, judge every row, store it in one transaction.
+
+For every file: ``rows_read = rows_loaded + rows_quarantined``; ineligible rows are part
+of ``rows_loaded``. A file is ``loaded``, ``duplicate`` (its bytes were already loaded:
+nothing changes) or ``rejected`` (it cannot be read: only the submission record saying
+why is stored). Any unexpected failure rolls the whole file back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, and_, bindparam, delete, select, update
+from sqlalchemy.engine import Connection
+
+from data_checks import cross_feed
+from data_checks.eligibility import ReviewCriteria, ineligibility_reasons, involves_rape
+from data_checks.errors import LoadFailed, RejectedFile
+from data_checks.parse import (
+    EVENT_OPTIONAL,
+    EVENT_REQUIRED,
+    FORMAT_REASON,
+    REFERRAL_OPTIONAL,
+    REFERRAL_REQUIRED,
+    parse_events,
+    parse_referrals,
+)
+from data_checks.reading import ROW, ReceivedTable, file_digest, read_received_file
+from data_checks.suites import (
+    EVENT_DATE_COLUMNS,
+    REFERRAL_DATE_COLUMNS,
+    RuleOutcome,
+    suite_for,
+    validate_rows,
+    with_day_numbers,
+)
+from metrics import store
+from metrics.store import (
+    audit,
+    event_history_t,
+    events_t,
+    offences_t,
+    quarantine_t,
+    referral_history_t,
+    referrals_t,
+    submissions_t,
+    utcnow,
+    validation_results_t,
+    validation_runs_t,
+)
+
+FEEDS = ("referrals", "events")
+REPAIR_COLUMN = "quarantine_id"
+Progress = Callable[[str], None]
+
+REFERRAL_VALUE_COLUMNS = [
+    "referral_date",
+    "crime_recorded_date",
+    "nfa_date",
+    "original_outcome",
+    "offence_codes",
+    "suspects_count",
+    "suspects_alive_count",
+    "victims_count",
+    "suspects_ethnicity_recorded_count",
+]
+
+
+@dataclass
+class FileResult:
+    """What became of one received file (the contract's JSON line, and more for the steward)."""
+
+    file: str
+    feed: str
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_ineligible: int = 0
+    reason: str | None = None
+    submission_id: int | None = None
+    rows_replaced: int = 0
+    rows_repeated: int = 0
+    quarantine_reasons: Counter = field(default_factory=Counter)
+    first_problems: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    repaired: int = 0
+
+    def contract_json(self) -> dict:
+        """Exactly the keys the contract fixes for ``ingest --json``."""
+        return {
+            "file": self.file,
+            "feed": self.feed,
+            "status": self.status,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "rows_ineligible": self.rows_ineligible,
+            "reason": self.reason,
+        }
+
+
+def ingest_file(
+    engine: Engine,
+    path: Path | str,
+    feed: str,
+    *,
+    synthetic: bool = False,
+    today: date | None = None,
+    criteria: ReviewCriteria | None = None,
+    actor: str = "cli",
+    repair: bool = False,
+    progress: Progress | None = None,
+) -> FileResult:
+    """Validate and load one file of ``feed`` ("referrals" or "events").
+
+    ``repair`` honours a ``quarantine_id`` column (a steward's corrected export): each
+    row that loads closes the quarantined row it names. ``synthetic`` marks the
+    submission as synthetic data (``beaconport seed``).
+    """
+    if feed not in FEEDS:
+        raise ValueError(f"unknown feed {feed!r}; expected one of {FEEDS}")
+    path = Path(path)
+    name = str(path)
+    today = today or date.today()
+    criteria = criteria or ReviewCriteria.from_environment()
+    step = progress or (lambda _msg: None)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _record_rejection(
+            engine, name, feed, "", f"cannot be read ({exc.strerror or exc})", synthetic
+        )
+    digest = file_digest(data)
+    if _already_loaded(engine, feed, digest):
+        return _record_duplicate(engine, name, feed, digest, synthetic)
+    step("reading")
+    required, optional = (
+        (REFERRAL_REQUIRED, REFERRAL_OPTIONAL)
+        if feed == "referrals"
+        else (EVENT_REQUIRED, EVENT_OPTIONAL)
+    )
+    try:
+        table = read_received_file(path, required, optional, (REPAIR_COLUMN,) if repair else ())
+    except RejectedFile as exc:
+        return _record_rejection(engine, name, feed, digest, exc.problem, synthetic)
+    step("checking rows")
+    if feed == "referrals":
+        frame = with_day_numbers(parse_referrals(table.cells), REFERRAL_DATE_COLUMNS)
+    else:
+        frame = with_day_numbers(parse_events(table.cells), EVENT_DATE_COLUMNS)
+    frame = frame.with_row_index("pos")
+    if repair and REPAIR_COLUMN in table.cells.columns:
+        frame = frame.with_columns(
+            table.cells[REPAIR_COLUMN]
+            .str.strip_chars()
+            .cast(pl.Int64, strict=False)
+            .alias(REPAIR_COLUMN)
+        )
+    outcomes = validate_rows(frame, suite_for(feed, today))
+    try:
+        with engine.begin() as conn:
+            step("storing")
+            result = _load(conn, table, frame, feed, outcomes, today, criteria, synthetic, actor)
+    except RejectedFile:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise LoadFailed(
+            name, f"failed while loading ({type(exc).__name__}: {first[:200]})"
+        ) from exc
+    return result
+
+
+def _already_loaded(engine: Engine, feed: str, digest: str) -> bool:
+    with engine.connect() as conn:
+        q = select(submissions_t.c.id).where(
+            submissions_t.c.sha256 == digest,
+            submissions_t.c.feed == feed,
+            submissions_t.c.status == "loaded",
+        )
+        return conn.execute(q.limit(1)).first() is not None
+
+
+def _record_duplicate(
+    engine: Engine, name: str, feed: str, digest: str, synthetic: bool
+) -> FileResult:
+    reason = "the same bytes were already loaded; nothing changed"
+    with engine.begin() as conn:
+        sid = _insert_submission(conn, name, feed, digest, "duplicate", synthetic, reason=reason)
+        audit(conn, "gate", "duplicate_file", file=name, feed=feed, submission_id=sid)
+    return FileResult(file=name, feed=feed, status="duplicate", reason=reason, submission_id=sid)
+
+
+def _record_rejection(
+    engine: Engine, name: str, feed: str, digest: str, problem: str, synthetic: bool
+) -> FileResult:
+    with engine.begin() as conn:
+        sid = _insert_submission(conn, name, feed, digest, "rejected", synthetic, reason=problem)
+        audit(
+            conn, "gate", "rejected_file", file=name, feed=feed, reason=problem, submission_id=sid
+        )
+    return FileResult(file=name, feed=feed, status="rejected", reason=problem, submission_id=sid)
+
+
+def _insert_submission(
+    conn: Connection,
+    name: str,
+    feed: str,
+    digest: str,
+    status: str,
+    synthetic: bool,
+    **values: object,
+) -> int:
+    res = conn.execute(
+        submissions_t.insert().values(
+            feed=feed,
+            file_name=name[-512:],
+            sha256=digest,
+            status=status,
+            synthetic=synthetic,
+            received_at=utcnow(),
+            ignored_columns=values.pop("ignored_columns", []),
+            **values,
+        )
+    )
+    return int(res.inserted_primary_key[0])
+
+
+# --- reasons -------------------------------------------------------------------------
+
+
+def _reason_table(frame: pl.DataFrame, outcomes: list[RuleOutcome]) -> pl.DataFrame:
+    """One row per (pos, reason): format reasons from parsing, then the suite's verdicts."""
+    parts = []
+    fmt = (
+        frame.select("pos", pl.col(FORMAT_REASON).alias("r"))
+        .explode("r")
+        .drop_nulls("r")
+        .with_columns(pl.col("r").str.splitn("|", 3).alias("s"))
+        .select(
+            "pos",
+            pl.col("s").struct.field("field_1").alias("rule"),
+            pl.col("s").struct.field("field_0").alias("column"),
+            pl.col("s").struct.field("field_2").alias("message"),
+        )
+    )
+    parts.append(fmt)
+    for o in outcomes:
+        if o.unexpected_rows:
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "pos": pl.Series(o.unexpected_rows, dtype=pl.UInt32),
+                        "rule": [o.rule] * len(o.unexpected_rows),
+                        "column": [o.column] * len(o.unexpected_rows),
+                        "message": [o.message] * len(o.unexpected_rows),
+                    }
+                )
+            )
+    return pl.concat([p.with_columns(pl.col("pos").cast(pl.UInt32)) for p in parts])
+
+
+def _with_cross_feed_reasons(
+    conn: Connection, frame: pl.DataFrame, reasons: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Events only: unknown referral, event before the referral, order rules.
+
+    Returns the reasons (with these added), the candidate events with their
+    ``referral_id``, and the stored events of the same referrals.
+    """
+    ok = frame.filter(~pl.col("pos").is_in(reasons["pos"].unique().implode()))
+    forces = sorted(set(ok["force"].drop_nulls().to_list()))
+    known = store.read_frame(
+        conn,
+        select(
+            referrals_t.c.id.label("referral_id"),
+            referrals_t.c.force,
+            referrals_t.c.force_referral_id,
+            referrals_t.c.referral_date,
+        ).where(referrals_t.c.force.in_(forces)),
+        {
+            "referral_id": pl.Int64,
+            "force": pl.String,
+            "force_referral_id": pl.String,
+            "referral_date": pl.Date,
+        },
+    )
+    joined = ok.join(known, on=["force", "force_referral_id"], how="left")
+    unknown = joined.filter(pl.col("referral_id").is_null()).select(
+        "pos",
+        pl.lit("unknown_referral").alias("rule"),
+        pl.lit("force_referral_id").alias("column"),
+        pl.lit("names no referral stored for this force").alias("message"),
+    )
+    early = joined.filter(pl.col("event_date") < pl.col("referral_date")).select(
+        "pos",
+        pl.lit("event_before_referral").alias("rule"),
+        pl.lit("event_date").alias("column"),
+        pl.lit("event_date is before the referral's referral_date").alias("message"),
+    )
+    candidates = joined.filter(
+        pl.col("referral_id").is_not_null() & (pl.col("event_date") >= pl.col("referral_date"))
+    ).select("pos", "referral_id", "event", "event_date", "detail", ROW)
+    ids = candidates["referral_id"].unique().to_list()
+    stored = store.read_frame(
+        conn,
+        select(
+            events_t.c.id,
+            events_t.c.referral_id,
+            events_t.c.event,
+            events_t.c.event_date,
+            events_t.c.detail,
+        )
+        .join(referrals_t, referrals_t.c.id == events_t.c.referral_id)
+        .where(referrals_t.c.force.in_(forces)),
+        {
+            "id": pl.Int64,
+            "referral_id": pl.Int64,
+            "event": pl.String,
+            "event_date": pl.Date,
+            "detail": pl.String,
+        },
+    ).filter(pl.col("referral_id").is_in(ids))
+    order = cross_feed.order_breaks(candidates, stored)
+    reasons = pl.concat(
+        [reasons, *[p.with_columns(pl.col("pos").cast(pl.UInt32)) for p in (unknown, early, order)]]
+    )
+    candidates = candidates.filter(~pl.col("pos").is_in(order["pos"].implode()))
+    return reasons, candidates, stored
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def _load(
+    conn: Connection,
+    table: ReceivedTable,
+    frame: pl.DataFrame,
+    feed: str,
+    outcomes: list[RuleOutcome],
+    today: date,
+    criteria: ReviewCriteria,
+    synthetic: bool,
+    actor: str,
+) -> FileResult:
+    name = table.file_name
+    sid = _insert_submission(
+        conn,
+        name,
+        feed,
+        table.sha256,
+        "loaded",
+        synthetic,
+        file_format=table.file_format,
+        encoding=table.encoding,
+        ignored_columns=table.ignored_columns,
+    )
+    reasons = _reason_table(frame, outcomes)
+    candidates = stored_events = None
+    if feed == "events":
+        reasons, candidates, stored_events = _with_cross_feed_reasons(conn, frame, reasons)
+    bad_pos = reasons["pos"].unique()
+    good = frame.filter(~pl.col("pos").is_in(bad_pos.implode()))
+    result = FileResult(
+        file=name,
+        feed=feed,
+        status="loaded",
+        rows_read=frame.height,
+        submission_id=sid,
+        ignored_columns=table.ignored_columns,
+    )
+    _quarantine(conn, sid, feed, table, frame, reasons, result)
+    if feed == "referrals":
+        _store_referrals(conn, sid, good, criteria, result)
+    else:
+        assert candidates is not None and stored_events is not None
+        _store_events(conn, sid, candidates, stored_events, good, result)
+    result.rows_loaded = result.rows_read - result.rows_quarantined
+    conn.execute(
+        update(submissions_t)
+        .where(submissions_t.c.id == sid)
+        .values(
+            rows_read=result.rows_read,
+            rows_loaded=result.rows_loaded,
+            rows_quarantined=result.rows_quarantined,
+            rows_ineligible=result.rows_ineligible,
+            rows_replaced=result.rows_replaced,
+            rows_repeated=result.rows_repeated,
+        )
+    )
+    _record_validation(conn, sid, feed, today, outcomes, reasons, frame.height)
+    audit(
+        conn,
+        actor,
+        "loaded_file",
+        file=name,
+        feed=feed,
+        submission_id=sid,
+        rows_read=result.rows_read,
+        rows_loaded=result.rows_loaded,
+        rows_quarantined=result.rows_quarantined,
+        repaired=result.repaired,
+    )
+    return result
+
+
+def _quarantine(
+    conn: Connection,
+    sid: int,
+    feed: str,
+    table: ReceivedTable,
+    frame: pl.DataFrame,
+    reasons: pl.DataFrame,
+    result: FileResult,
+) -> None:
+    if reasons.height == 0:
+        return
+    grouped = (
+        reasons.unique(maintain_order=True)
+        .group_by("pos", maintain_order=True)
+        .agg(pl.struct("column", "rule", "message").alias("reasons"))
+        .sort("pos")
+    )
+    raw = table.raw_cells
+    assert raw is not None
+    raw = raw.with_row_index("pos").drop("_extra_cells")
+    rows = grouped.join(raw, on="pos", how="left").join(
+        frame.select(
+            "pos", pl.col("force").alias("_force"), pl.col("force_referral_id").alias("_id")
+        ),
+        on="pos",
+        how="left",
+    )
+    known_forces = set(store_forces())
+    raw_cols = [c for c in raw.columns if c not in ("pos", ROW)]
+    records = []
+    for r in rows.iter_rows(named=True):
+        why = [
+            {"column": x["column"], "rule": x["rule"], "message": x["message"]}
+            for x in r["reasons"]
+        ]
+        codes = sorted({x["rule"] for x in why})
+        result.quarantine_reasons.update(codes)
+        if len(result.first_problems) < 5:
+            result.first_problems.append(
+                _describe(name=table.file_name, row=r[ROW], why=why, raw=r, table=table)
+            )
+        records.append(
+            {
+                "submission_id": sid,
+                "feed": feed,
+                "source_row": r[ROW],
+                "force": r["_force"] if r["_force"] in known_forces else None,
+                "force_referral_id": (r["_id"] or None) and r["_id"][:256],
+                "raw": {c: r[c] for c in raw_cols},
+                "reasons": why,
+                "reason_codes": ";".join(codes)[:512],
+                "status": "open",
+            }
+        )
+    conn.execute(quarantine_t.insert(), records)
+    result.rows_quarantined = len(records)
+
+
+def store_forces() -> tuple[str, ...]:
+    from metrics import reference
+
+    return reference.lookups().force_names
+
+
+def _describe(name: str, row: int, why: list[dict], raw: dict, table: ReceivedTable) -> str:
+    """One line for a person: file, row, and each rule broken with the value received."""
+    parts = []
+    for w in why:
+        header = table.columns.get(w["column"])
+        value = raw.get(header) if header else None
+        shown = (
+            f" '{value.strip()}'"
+            if isinstance(value, str) and value.strip() and w["rule"] != "missing_value"
+            else ""
+        )
+        msg = w["message"]
+        if msg.endswith("'") and "'" in msg[:-1]:  # format reasons already quote the value
+            shown = ""
+        parts.append(f"{w['column']}{shown}: {msg} [{w['rule']}]")
+    return f"{name}, row {row}: " + "; ".join(parts)
+
+
+def _store_referrals(
+    conn: Connection, sid: int, good: pl.DataFrame, criteria: ReviewCriteria, result: FileResult
+) -> None:
+    if good.height == 0:
+        return
+    now = utcnow()
+    values = good.with_columns(
+        involves_rape().alias("involves_rape"),
+        ineligibility_reasons(criteria).alias("ineligibility_reasons"),
+    ).with_columns((pl.col("ineligibility_reasons") == "").alias("eligible"))
+    result.rows_ineligible = int((~values["eligible"]).sum())
+    keys = values.select("force", "force_referral_id").unique()
+    existing = store.read_frame(
+        conn,
+        select(
+            referrals_t.c.id,
+            referrals_t.c.version,
+            referrals_t.c.submission_id,
+            referrals_t.c.force,
+            referrals_t.c.force_referral_id,
+            *[referrals_t.c[c] for c in REFERRAL_VALUE_COLUMNS],
+        ).where(referrals_t.c.force.in_(sorted(set(keys["force"].to_list())))),
+        {
+            k: v
+            for k, v in store.REFERRAL_SCHEMA.items()
+            if k
+            in {
+                "id",
+                "version",
+                "submission_id",
+                "force",
+                "force_referral_id",
+                *REFERRAL_VALUE_COLUMNS,
+            }
+        },
+    )
+    matched = values.join(existing, on=["force", "force_referral_id"], how="left", suffix="_old")
+    new_rows = matched.filter(pl.col("id").is_null())
+    same = pl.all_horizontal(
+        [pl.col(c).eq_missing(pl.col(f"{c}_old")) for c in REFERRAL_VALUE_COLUMNS]
+    )
+    unchanged = matched.filter(pl.col("id").is_not_null() & same)
+    old_rows = matched.filter(pl.col("id").is_not_null() & ~same)
+    cols = [
+        "force",
+        "force_referral_id",
+        *REFERRAL_VALUE_COLUMNS,
+        "involves_rape",
+        "eligible",
+        "ineligibility_reasons",
+    ]
+    if new_rows.height:
+        rows = new_rows.select(*cols, pl.col(ROW).alias("source_row")).with_columns(
+            pl.lit(sid).alias("submission_id"),
+            pl.lit(1).alias("version"),
+            pl.lit(now).alias("loaded_at"),
+        )
+        for chunk in _frame_chunks(rows, 50_000):
+            conn.execute(referrals_t.insert(), chunk.to_dicts())
+    if old_rows.height:
+        _replace_referrals(conn, sid, old_rows, cols, now, result)
+    ids = store.read_frame(
+        conn,
+        select(referrals_t.c.id, referrals_t.c.force, referrals_t.c.force_referral_id).where(
+            referrals_t.c.submission_id == sid
+        ),
+        {"id": pl.Int64, "force": pl.String, "force_referral_id": pl.String},
+    )
+    changed = values.join(ids, on=["force", "force_referral_id"], how="inner")
+    offences = (
+        changed.select(
+            pl.col("id").alias("referral_id"), pl.col("offence_codes").str.split(";").alias("code")
+        )
+        .explode("code")
+        .unique()
+    )
+    if offences.height:
+        conn.execute(offences_t.insert(), offences.to_dicts())
+    # A row identical to the stored version changes nothing, but still counts as received.
+    loaded = pl.concat([changed, unchanged.select(changed.columns)])
+    _close_quarantine_by_key(conn, sid, loaded, result)
+    _close_quarantine_by_repair(conn, sid, loaded, "referral", result)
+
+
+def _replace_referrals(
+    conn: Connection,
+    sid: int,
+    old_rows: pl.DataFrame,
+    cols: list[str],
+    now: object,
+    result: FileResult,
+) -> None:
+    history = []
+    for r in old_rows.iter_rows(named=True):
+        old = {c: r[f"{c}_old"] for c in REFERRAL_VALUE_COLUMNS}
+        history.append(
+            {
+                "referral_id": r["id"],
+                "version": r["version"],
+                "values": {
+                    k: (v.isoformat() if isinstance(v, date) else v) for k, v in old.items()
+                },
+                "submission_id": r["submission_id"],
+                "replaced_by_submission_id": sid,
+                "replaced_at": now,
+            }
+        )
+    conn.execute(referral_history_t.insert(), history)
+    params = (
+        old_rows.select(
+            *cols,
+            pl.col("id").alias("b_id"),
+            (pl.col("version") + 1).alias("version"),
+            pl.col(ROW).alias("source_row"),
+        )
+        .with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at"))
+        .drop("force", "force_referral_id")
+        .to_dicts()
+    )
+    stmt = update(referrals_t).where(referrals_t.c.id == bindparam("b_id"))
+    conn.execute(stmt, params)
+    ids = old_rows["id"].to_list()
+    for chunk in _chunks(ids, 5000):
+        conn.execute(delete(offences_t).where(offences_t.c.referral_id.in_(chunk)))
+    result.rows_replaced = len(ids)
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _close_quarantine_by_key(
+    conn: Connection, sid: int, loaded: pl.DataFrame, result: FileResult
+) -> None:
+    """A quarantined referral is closed when a valid row with its key loads in a later file."""
+    open_rows = store.read_frame(
+        conn,
+        select(quarantine_t.c.id, quarantine_t.c.force, quarantine_t.c.force_referral_id).where(
+            quarantine_t.c.feed == "referrals",
+            quarantine_t.c.status == "open",
+            quarantine_t.c.submission_id != sid,
+            quarantine_t.c.force.is_not(None),
+        ),
+        {"id": pl.Int64, "force": pl.String, "force_referral_id": pl.String},
+    )
+    if open_rows.height == 0:
+        return
+    hits = open_rows.join(
+        loaded.select("force", "force_referral_id", pl.col("id").alias("referral_id")),
+        on=["force", "force_referral_id"],
+        how="inner",
+    )
+    _resolve(conn, sid, hits.select(pl.col("id").alias("q_id"), "referral_id"), "referral", result)
+
+
+def _close_quarantine_by_repair(
+    conn: Connection, sid: int, loaded: pl.DataFrame, kind: str, result: FileResult
+) -> None:
+    """A steward's corrected row names the quarantined row it repairs (``quarantine_id``)."""
+    if REPAIR_COLUMN not in loaded.columns:
+        return
+    hits = loaded.filter(pl.col(REPAIR_COLUMN).is_not_null()).select(
+        pl.col(REPAIR_COLUMN).alias("q_id"), pl.col("id").alias(f"{kind}_id")
+    )
+    still_open = store.read_frame(
+        conn,
+        select(quarantine_t.c.id).where(
+            quarantine_t.c.status == "open", quarantine_t.c.submission_id != sid
+        ),
+        {"id": pl.Int64},
+    )
+    hits = hits.filter(pl.col("q_id").is_in(still_open["id"].implode()))
+    _resolve(conn, sid, hits, kind, result)
+
+
+def _resolve(conn: Connection, sid: int, hits: pl.DataFrame, kind: str, result: FileResult) -> None:
+    if hits.height == 0:
+        return
+    link = f"resolved_by_{kind}_id"
+    params = [
+        {"q_id": q, "link": target, "sid": sid, "now": utcnow()}
+        for q, target in hits.select("q_id", f"{kind}_id").unique("q_id").iter_rows()
+    ]
+    conn.execute(
+        update(quarantine_t)
+        .where(and_(quarantine_t.c.id == bindparam("q_id"), quarantine_t.c.status == "open"))
+        .values(
+            {
+                "status": "resolved",
+                "resolved_by_submission_id": bindparam("sid"),
+                link: bindparam("link"),
+                "resolved_at": bindparam("now"),
+            }
+        ),
+        params,
+    )
+    result.repaired += len(params)
+
+
+def _store_events(
+    conn: Connection,
+    sid: int,
+    candidates: pl.DataFrame,
+    stored: pl.DataFrame,
+    good: pl.DataFrame,
+    result: FileResult,
+) -> None:
+    if candidates.height == 0:
+        return
+    now = utcnow()
+    key = ["referral_id", "event", "event_date", "detail"]
+    # Exact repeats (of a stored event, or of an earlier row of this file) count as loaded.
+    seen = stored.select(key).with_columns(pl.lit(True).alias("_stored"))
+    cand = candidates.sort("event_date", ROW).join(seen, on=key, how="left", nulls_equal=True)
+    cand = cand.with_columns(
+        (
+            pl.col("_stored").fill_null(False)
+            | pl.struct(key).is_duplicated() & ~pl.struct(key).is_first_distinct()
+        ).alias("_repeat")
+    )
+    fresh = cand.filter(~pl.col("_repeat"))
+    result.rows_repeated = cand.height - fresh.height
+    assessments = fresh.filter(pl.col("event") == "assessment_completed")
+    others = fresh.filter(pl.col("event") != "assessment_completed")
+    if others.height:
+        for chunk in _frame_chunks(others, 20000):
+            rows = chunk.select(
+                "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
+            ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at"))
+            conn.execute(events_t.insert(), rows.to_dicts())
+    if assessments.height:
+        _store_assessments(conn, sid, assessments, stored, now)
+    if REPAIR_COLUMN in good.columns:
+        ids = store.read_frame(
+            conn,
+            select(events_t.c.id, events_t.c.source_row).where(events_t.c.submission_id == sid),
+            {"id": pl.Int64, "source_row": pl.Int64},
+        )
+        linked = (
+            good.select("pos", ROW, REPAIR_COLUMN)
+            .join(ids, left_on=ROW, right_on="source_row", how="inner")
+            .select(REPAIR_COLUMN, "id")
+        )
+        repeats = (
+            cand.filter(pl.col("_repeat"))
+            .join(good.select("pos", REPAIR_COLUMN), on="pos")
+            .select(REPAIR_COLUMN, pl.lit(None, dtype=pl.Int64).alias("id"))
+        )
+        _close_quarantine_by_repair(conn, sid, pl.concat([linked, repeats]), "event", result)
+
+
+def _frame_chunks(frame: pl.DataFrame, size: int):
+    for i in range(0, frame.height, size):
+        yield frame.slice(i, size)
+
+
+def _store_assessments(
+    conn: Connection, sid: int, assessments: pl.DataFrame, stored: pl.DataFrame, now: object
+) -> None:
+    """Only one ``assessment_completed`` per referral: a later one corrects it (kept in history)."""
+    current = {
+        r["referral_id"]: r
+        for r in stored.filter(pl.col("event") == "assessment_completed").iter_rows(named=True)
+    }
+    for r in assessments.sort("referral_id", ROW).iter_rows(named=True):
+        res = conn.execute(
+            events_t.insert().values(
+                referral_id=r["referral_id"],
+                event="assessment_completed",
+                event_date=r["event_date"],
+                detail=r["detail"],
+                submission_id=sid,
+                source_row=r[ROW],
+                loaded_at=now,
+            )
+        )
+        new_id = int(res.inserted_primary_key[0])
+        old = current.get(r["referral_id"])
+        if old is not None:
+            prev = conn.execute(select(events_t).where(events_t.c.id == old["id"])).mappings().one()
+            conn.execute(
+                event_history_t.insert().values(
+                    event_id=prev["id"],
+                    referral_id=prev["referral_id"],
+                    event=prev["event"],
+                    event_date=prev["event_date"],
+                    detail=prev["detail"],
+                    submission_id=prev["submission_id"],
+                    replaced_by_event_id=new_id,
+                    replaced_by_submission_id=sid,
+                    replaced_at=now,
+                )
+            )
+            conn.execute(delete(events_t).where(events_t.c.id == old["id"]))
+        current[r["referral_id"]] = {"id": new_id}
+
+
+def _record_validation(
+    conn: Connection,
+    sid: int,
+    feed: str,
+    today: date,
+    outcomes: list[RuleOutcome],
+    reasons: pl.DataFrame,
+    n: int,
+) -> None:
+    failed = [o for o in outcomes if o.unexpected_rows]
+    run = conn.execute(
+        validation_runs_t.insert().values(
+            kind="ingest",
+            suite=f"{feed}_rows",
+            submission_id=sid,
+            started_at=utcnow(),
+            finished_at=utcnow(),
+            success=reasons.height == 0,
+            evaluated=len(outcomes),
+            failed_critical=sum(1 for o in failed if o.severity == "critical"),
+            failed_warning=sum(1 for o in failed if o.severity == "warning"),
+            failed_info=sum(1 for o in failed if o.severity == "info"),
+        )
+    )
+    run_id = int(run.inserted_primary_key[0])
+    counts = (
+        Counter(reasons.unique(["pos", "rule"])["rule"].to_list()) if reasons.height else Counter()
+    )
+    rows = [
+        {
+            "run_id": run_id,
+            "check": o.rule,
+            "expectation": o.expectation,
+            "dimension": o.dimension,
+            "severity": o.severity,
+            "description": f"{o.column}: {o.message}",
+            "force": None,
+            "success": not o.unexpected_rows,
+            "element_count": n,
+            "unexpected_count": len(o.unexpected_rows),
+            "details": {"column": o.column, "today": today.isoformat()},
+        }
+        for o in outcomes
+    ]
+    for rule in (
+        "unparseable_date",
+        "not_a_whole_number",
+        "extra_cells",
+        "unknown_referral",
+        "event_before_referral",
+        "out_of_order",
+    ):
+        if rule in counts or (
+            feed == "events"
+            and rule in {"unknown_referral", "event_before_referral", "out_of_order"}
+        ):
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "check": rule,
+                    "expectation": "polars",
+                    "dimension": "consistency" if rule == "out_of_order" else "validity",
+                    "severity": "critical",
+                    "description": rule.replace("_", " "),
+                    "force": None,
+                    "success": counts.get(rule, 0) == 0,
+                    "element_count": n,
+                    "unexpected_count": counts.get(rule, 0),
+                    "details": {},
+                }
+            )
+    conn.execute(validation_results_t.insert(), rows)
+
+
+def summary_line(result: FileResult) -> str:
+    """A one-line human summary of a file's fate."""
+    if result.status == "rejected":
+        return f"{result.file}: rejected: {result.reason}"
+    if result.status == "duplicate":
+        return f"{result.file}: duplicate: {result.reason}"
+    extra = f", {result.rows_ineligible} ineligible" if result.feed == "referrals" else ""
+    rep = f", {result.rows_replaced} replaced" if result.rows_replaced else ""
+    fixed = f", {result.repaired} quarantined rows repaired" if result.repaired else ""
+    return (
+        f"{result.file}: loaded {result.rows_loaded} of {result.rows_read} rows{extra}{rep}{fixed}, "
+        f"{result.rows_quarantined} quarantined"
+        + (
+            f" ({', '.join(f'{k} {v}' for k, v in result.quarantine_reasons.most_common())})"
+            if result.rows_quarantined
+            else ""
+        )
+    )
+
+
+def json_line(result: FileResult) -> str:
+    return json.dumps(result.contract_json())
