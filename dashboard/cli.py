@@ -79,3 +79,4 @@ from dashboard import (
     cli_ingest,  # noqa: E402,F401
     cli_users,  # noqa: E402,F401
 )
+from dashboard import cli_report  # noqa: E402,F401

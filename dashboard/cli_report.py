@@ -1,0 +1,106 @@
+"""``beaconport report``: the headline figures, as the data contract specifies.
+
+``--json`` prints exactly one JSON object with the contract's keys (unsuppressed: this
+is a data steward's tool); ``--suppress`` applies disclosure control (see
+``metrics.report``). Without ``--json`` a readable summary is printed, headed by a loud
+warning when the store holds synthetic data.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from dashboard.cli import app, fail, get_engine, state
+
+
+def _render(report: dict[str, Any], origin: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if origin in ("synthetic", "mixed"):
+        what = "SYNTHETIC DATA" if origin == "synthetic" else "MIXED DATA: PART SYNTHETIC"
+        console.print(
+            f"[bold white on red] {what}: these figures are not real referrals [/]",
+            highlight=False,
+        )
+    controlled = "disclosure_control" in report
+    console.print(
+        f"[bold]Beaconport headline figures[/] as at {report['as_at'] or 'no data yet'}"
+        + (
+            f" (disclosure control applied, threshold {report['disclosure_control']['threshold']})"
+            if controlled
+            else " (unsuppressed: data steward's view)"
+        ),
+        highlight=False,
+    )
+    summary = Table(show_header=False, box=None)
+    rows = [
+        ("Referrals received", report["referrals"]),
+        ("Forces referring", report["forces_referring"]),
+        ("Referrals involving rape", report["rape_referrals"]),
+        ("Eligible", report["eligible"]),
+        ("Ineligible", report["ineligible"]),
+        ("Quarantined rows still open", report["quarantined_rows"]),
+        *((f"Decision: {k.replace('_', ' ')}", v) for k, v in report["decisions"].items()),
+        ("Referrals with a suspect charged", report["charged"]),
+        ("Referrals with a suspect convicted", report["convicted"]),
+        ("Misconduct referrals", report["misconduct_referrals"]),
+        ("Median days, referral to decision", report["median_days_referral_to_decision"]),
+    ]
+    for label, value in rows:
+        summary.add_row(label, "none yet" if value is None else str(value))
+    console.print(summary)
+    themes = Table("Learning theme", "Referrals", title="Learning themes")
+    for code, n in report["learning_themes"].items():
+        themes.add_row(code.replace("_", " "), str(n))
+    console.print(themes)
+    forces = Table("Force", "Referrals", "Rape", "Eligible", "Per 100,000", title="By force")
+    for row in report["by_force"]:
+        rate = row["per_100k"]
+        forces.add_row(
+            row["force"],
+            str(row["referrals"]),
+            str(row["rape_referrals"]),
+            str(row["eligible"]),
+            "n/a" if rate is None else str(rate),
+        )
+    console.print(forces)
+
+
+@app.command()
+def report(
+    json_output: bool = typer.Option(
+        False, "--json", help="Print one JSON object with the contract's keys."
+    ),
+    suppress: bool = typer.Option(
+        False,
+        "--suppress",
+        help="Apply disclosure control: counts 1 to threshold-1 shown as '<threshold', "
+        "secondary cells 'withheld'.",
+    ),
+    threshold: int = typer.Option(
+        5, "--threshold", min=3, help="Disclosure-control threshold (with --suppress)."
+    ),
+) -> None:
+    """Print the headline figures: referrals, eligibility, decisions, outcomes, themes, by force."""
+    from metrics.disclosure import DisclosureInputError
+    from metrics.report import build_report
+    from metrics.store import data_origin
+
+    engine = get_engine(state.db_url)
+    try:
+        figures = build_report(engine, suppress=suppress, threshold=threshold)
+        origin = data_origin(engine)
+    except DisclosureInputError as exc:
+        fail(str(exc))
+        return
+    finally:
+        engine.dispose()
+    if json_output:
+        typer.echo(json.dumps(figures))
+    else:
+        _render(figures, origin)

@@ -1,0 +1,205 @@
+"""The headline report: ``beaconport report --json`` exactly as the data contract
+specifies, built from the metric functions so the command line, the dashboard and the
+exports agree.
+
+With ``suppress=True`` the contract's disclosure rule is applied (``metrics.disclosure``)
+and the JSON keeps the same keys and shape; a count that may not be shown becomes a
+string: ``"<5"`` (a count from 1 to threshold - 1) or ``"withheld"`` (secondary
+suppression: hidden so that a small count cannot be worked out by subtraction), and a
+rate or median built on a suppressed count becomes ``"withheld"``. One key is added,
+``"disclosure_control": {"applied": true, "threshold": n}``, so a reader can tell the
+two forms apart. In detail:
+
+- ``eligible`` and ``ineligible`` are the parts of ``referrals``; the four ``decisions``
+  are the parts of ``eligible``: each group is suppressed together so that no hidden
+  part can be recovered from its total (and the total is hidden when it must be).
+- ``rape_referrals``, ``charged``, ``convicted``, ``misconduct_referrals``,
+  ``quarantined_rows`` and each learning theme stand alone (no published total they
+  are a part of; themes overlap) and get primary suppression only.
+- ``forces_referring`` counts forces, not cases or people, and is shown as it is.
+- ``by_force``: ``referrals``, ``rape_referrals`` and ``eligible`` are columns whose
+  totals are published at the top of the report, so secondary suppression protects
+  each column; ``per_100k`` is withheld where the force's referral count is hidden.
+- ``median_days_referral_to_decision`` is withheld when fewer than ``threshold``
+  referrals have a decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine
+
+from metrics.filters import Filters
+from metrics.frames import AWAITING_DECISION, DECISIONS, StoreFrames, load_store
+from metrics.progress import headline_figures
+from metrics.themes import referrals_with_theme
+from metrics.volumes import referrals_by_force
+
+#: The top-level keys of ``report --json``, in the contract's order.
+REPORT_KEYS: tuple[str, ...] = (
+    "as_at",
+    "referrals",
+    "forces_referring",
+    "rape_referrals",
+    "eligible",
+    "ineligible",
+    "quarantined_rows",
+    "decisions",
+    "charged",
+    "convicted",
+    "misconduct_referrals",
+    "learning_themes",
+    "median_days_referral_to_decision",
+    "by_force",
+)
+DECISION_KEYS: tuple[str, ...] = (*DECISIONS, AWAITING_DECISION)
+
+
+def _frames(source: StoreFrames | Engine) -> StoreFrames:
+    return source if isinstance(source, StoreFrames) else load_store(source)
+
+
+def _median_days(frames: StoreFrames, filters: Filters | None) -> tuple[float | None, int]:
+    """The median days from referral to decision and how many referrals it is over."""
+    view = frames.filtered(filters)
+    row = (
+        view.referrals.filter(pl.col("eligible") & pl.col("decision").is_not_null())
+        .select(
+            (pl.col("decision_date") - pl.col("referral_date"))
+            .dt.total_days()
+            .median()
+            .cast(pl.Float64)
+            .alias("median"),
+            pl.len().alias("n"),
+        )
+        .collect()
+        .row(0)
+    )
+    return (None if row[0] is None else float(row[0])), int(row[1])
+
+
+def build_report(
+    source: StoreFrames | Engine,
+    *,
+    suppress: bool = False,
+    threshold: int = 5,
+    filters: Filters | None = None,
+) -> dict[str, Any]:
+    """The contract's ``report --json`` object (see the module docstring for
+    ``suppress``).
+
+    Counting rules, from the contract: ``referrals`` counts stored referrals (eligible
+    plus ineligible); ``forces_referring`` forces with at least one; ``rape_referrals``
+    referrals with a code where ``rape = true``; ``quarantined_rows`` quarantined rows
+    of both feeds still open; ``decisions`` eligible referrals by their current
+    decision, ``awaiting_decision`` those with none; ``charged``, ``convicted`` and
+    ``misconduct_referrals`` referrals (eligible or not) with at least one such event;
+    ``learning_themes`` every theme code, referrals with at least one event of it;
+    ``median_days_referral_to_decision`` over eligible referrals with a decision, null
+    when none; ``by_force`` one entry per force with a referral, sorted by name,
+    ``per_100k`` rounded to one decimal place and null below 100,000 residents;
+    ``as_at`` the latest referral or event date stored, null when nothing is.
+    """
+    frames = _frames(source)
+    figures = headline_figures(frames, filters)
+    median, decided = _median_days(frames, filters)
+    by_force = referrals_by_force(frames, filters).with_columns(
+        pl.col("per_100k").round(1, mode="half_away_from_zero")
+    )
+    report: dict[str, Any] = {
+        "as_at": frames.as_at.isoformat() if frames.as_at else None,
+        "referrals": figures["referrals"],
+        "forces_referring": figures["forces_referring"],
+        "rape_referrals": figures["rape_referrals"],
+        "eligible": figures["eligible"],
+        "ineligible": figures["ineligible"],
+        "quarantined_rows": frames.open_quarantined_rows,
+        "decisions": {key: figures[key] for key in DECISION_KEYS},
+        "charged": figures["charged"],
+        "convicted": figures["convicted"],
+        "misconduct_referrals": figures["misconduct_referrals"],
+        "learning_themes": referrals_with_theme(frames, filters),
+        "median_days_referral_to_decision": median,
+        "by_force": [
+            {
+                "force": row["force"],
+                "referrals": row["referrals"],
+                "rape_referrals": row["rape_referrals"],
+                "eligible": row["eligible"],
+                "per_100k": row["per_100k"],
+            }
+            for row in by_force.iter_rows(named=True)
+        ],
+    }
+    if not suppress:
+        return report
+    return suppress_report(report, threshold=threshold, decided=decided)
+
+
+def suppress_report(report: dict[str, Any], *, threshold: int = 5, decided: int) -> dict[str, Any]:
+    """The report with the contract's disclosure rule applied (see the module docstring);
+    ``decided`` is the number of referrals the median is taken over."""
+    from metrics.disclosure import (
+        WITHHELD,
+        DisclosureConfig,
+        apply_disclosure_control,
+        suppress_count,
+        suppress_parts,
+    )
+
+    cfg = DisclosureConfig(threshold)
+    out = dict(report)
+    parts, total = suppress_parts(
+        {"eligible": report["eligible"], "ineligible": report["ineligible"]},
+        total=report["referrals"],
+        cfg=cfg,
+    )
+    out["eligible"] = parts["eligible"].json_value
+    out["ineligible"] = parts["ineligible"].json_value
+    out["referrals"] = total.json_value if total else report["referrals"]
+    decisions, _ = suppress_parts(report["decisions"], total=report["eligible"], cfg=cfg)
+    decision_values = {k: f.json_value for k, f in decisions.items()}
+    if parts["eligible"].value is None:
+        # Eligible is hidden: if every non-zero decision were shown, their sum would
+        # give it away, so withhold the smallest non-zero one as well.
+        shown = {k: v for k, v in decision_values.items() if isinstance(v, int) and v > 0}
+        hidden_nonzero = [k for k, f in decisions.items() if f.value is None]
+        if shown and not hidden_nonzero:
+            decision_values[min(shown, key=lambda k: (shown[k], k))] = WITHHELD
+    out["decisions"] = decision_values
+    for key in (
+        "rape_referrals",
+        "charged",
+        "convicted",
+        "misconduct_referrals",
+        "quarantined_rows",
+    ):
+        out[key] = suppress_count(report[key], cfg)
+    out["learning_themes"] = {
+        k: suppress_count(v, cfg) for k, v in report["learning_themes"].items()
+    }
+    if report["median_days_referral_to_decision"] is not None and cfg.is_primary(decided):
+        out["median_days_referral_to_decision"] = WITHHELD
+    if report["by_force"]:
+        table = pl.DataFrame(
+            report["by_force"],
+            schema={
+                "force": pl.String,
+                "referrals": pl.Int64,
+                "rape_referrals": pl.Int64,
+                "eligible": pl.Int64,
+                "per_100k": pl.Float64,
+            },
+        )
+        controlled = apply_disclosure_control(
+            table,
+            ["referrals", "rape_referrals", "eligible"],
+            cfg=cfg,
+            totals="column",
+            rate_columns={"per_100k": ["referrals"]},
+        )
+        out["by_force"] = controlled.to_records()
+    out["disclosure_control"] = {"applied": True, "threshold": threshold}
+    return out
