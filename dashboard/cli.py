@@ -74,9 +74,5 @@ def _redact(url: str) -> str:
 
 
 # Sub-commands are defined in their own modules and registered here.
-from dashboard import (
-    cli_dashboard,  # noqa: E402,F401
-    cli_ingest,  # noqa: E402,F401
-    cli_users,  # noqa: E402,F401
-)
+from dashboard import cli_dashboard, cli_ingest, cli_users  # noqa: E402,F401
 from dashboard import cli_report  # noqa: E402,F401

@@ -1,0 +1,184 @@
+"""The Beaconport dashboard: the router and the frame around every page.
+
+Run by ``beaconport dashboard`` (``streamlit run dashboard/app.py``). Each run: page
+settings, the sign-in gate (or the demo role switcher), the navigation built from
+the pages the role may open, the banners (synthetic data, disclosure control), the
+shared sidebar filters, then the chosen page. A failure inside a page is logged with
+its traceback and shown to the person as one plain sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:  # started as a script by `streamlit run`
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from dashboard import session  # noqa: E402
+from dashboard.auth import (  # noqa: E402
+    ROLES,
+    may_switch_off_disclosure,
+    permitted_pages,
+    record_sign_out,
+    verify_password,
+)
+from dashboard.components.banners import page_banners  # noqa: E402
+from dashboard.components.filters import sidebar_filters  # noqa: E402
+
+log = logging.getLogger("beaconport.dashboard")
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+#: url_path -> (file, title, icon), in navigation order.
+PAGES: dict[str, tuple[str, str, str]] = {
+    "": ("progress.py", "Progress", ":material/timeline:"),
+    "referrals": ("referrals.py", "Referral volumes", ":material/map:"),
+    "offences": ("offences.py", "Offence types", ":material/gavel:"),
+    "outcomes": ("outcomes.py", "Outcomes and timeliness", ":material/hourglass_top:"),
+    "learning": ("learning.py", "Learning themes", ":material/school:"),
+    "data-quality": ("data_quality.py", "Data quality", ":material/fact_check:"),
+    "about": ("about.py", "Method and caveats", ":material/info:"),
+}
+ROLE_LABELS = {
+    "oversight": "Oversight viewer",
+    "programme": "Programme lead",
+    "steward": "Data steward",
+    "admin": "Administrator",
+}
+ERROR_MESSAGE = (
+    "Sorry, this page could not be drawn. The error has been logged for the data team "
+    "(reference {ref}). Try changing the filters, or come back later."
+)
+
+
+def navigation_pages(role: str) -> list[st.Page]:
+    """The pages ``role`` may open; Progress is the default."""
+    return [
+        st.Page(
+            str(PAGES_DIR / PAGES[path][0]),
+            title=PAGES[path][1],
+            icon=PAGES[path][2],
+            url_path=path or None,
+            default=path == "",
+        )
+        for path in permitted_pages(role)
+    ]
+
+
+def sign_in_gate() -> None:
+    """The sign-in form; stops the run until someone signs in."""
+    st.title("Beaconport")
+    st.write(
+        "Oversight analytics for the national review of group-based child sexual "
+        "exploitation cases closed with no further action."
+    )
+    with st.form("sign-in", enter_to_submit=True):
+        username = st.text_input("User name", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        engine = session.get_engine(session.db_url())
+        user = verify_password(engine, username.strip(), password)
+        if user is None:
+            st.error("That user name and password do not match an active account.")
+        else:
+            st.session_state[session.USER_KEY] = user.username
+            st.session_state[session.ROLE_KEY] = user.role
+            st.rerun()
+    st.stop()
+
+
+def demo_gate(origin: str) -> None:
+    """Demo mode: no sign-in, a role switcher; refused unless the store is synthetic."""
+    if origin != "synthetic":
+        st.error(
+            "Demo mode is only allowed while the store holds synthetic data only, and "
+            f"this store holds {origin} data. Restart the dashboard without --demo."
+        )
+        st.stop()
+    role = st.sidebar.selectbox(
+        "Demo: view as",
+        list(ROLES),
+        format_func=ROLE_LABELS.get,
+        key="demo_role",
+        help="Demo mode skips sign-in so you can see what each role sees.",
+    )
+    st.session_state[session.USER_KEY] = "demo"
+    st.session_state[session.ROLE_KEY] = role
+
+
+def sign_out() -> None:
+    user = st.session_state.get(session.USER_KEY)
+    if user:
+        try:
+            record_sign_out(session.get_engine(session.db_url()), user)
+        except Exception:  # the sign-out must work even if the audit write fails
+            log.exception("could not record sign-out of %s", user)
+    for key in (session.USER_KEY, session.ROLE_KEY, session.CONTEXT_KEY):
+        st.session_state.pop(key, None)
+
+
+def account_box(role: str, demo: bool) -> None:
+    with st.sidebar:
+        if not demo:
+            st.caption(f"Signed in as **{st.session_state.get(session.USER_KEY)}**")
+            st.caption(ROLE_LABELS.get(role, role))
+            st.button("Sign out", on_click=sign_out, type="tertiary")
+        if may_switch_off_disclosure(role):
+            st.toggle(
+                "Show unsuppressed figures",
+                key=session.DISCLOSURE_OFF_KEY,
+                help="Data stewards and administrators may switch disclosure control off.",
+            )
+
+
+def run_page(page: st.Page) -> None:
+    """Run the page; any failure is logged and shown as a plain message."""
+    try:
+        page.run()
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("page %r failed (reference %s)", page.url_path, ref)
+        st.error(ERROR_MESSAGE.format(ref=ref))
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="Beaconport",
+        page_icon=":material/shield:",
+        layout="wide",
+        initial_sidebar_state="expanded",
+        menu_items={"Get help": None, "Report a bug": None, "About": "Beaconport dashboard"},
+    )
+    try:
+        base = session.build_context(filters=None)
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("cannot open the store (reference %s)", ref)
+        st.error(
+            f"The dashboard cannot open its database (reference {ref}). "
+            "Ask the data team to check the server log."
+        )
+        st.stop()
+    if base.demo:
+        demo_gate(base.origin)
+    elif not st.session_state.get(session.ROLE_KEY):
+        sign_in_gate()
+    role = st.session_state[session.ROLE_KEY]
+    page = st.navigation(navigation_pages(role), position="sidebar")
+    account_box(role, base.demo)
+    filters = sidebar_filters()
+    context = session.build_context(filters=filters)
+    st.session_state[session.CONTEXT_KEY] = context
+    page_banners(context)
+    run_page(page)
+
+
+main()

@@ -1,0 +1,45 @@
+"""Banners shown at the top of every page: synthetic data and disclosure control."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.session import PageContext
+
+SYNTHETIC_BANNER = (
+    "**SYNTHETIC DATA.** Every figure on this page is made up, for testing and "
+    "demonstration. It describes no real child, person, force or case."
+)
+MIXED_BANNER = (
+    "**SYNTHETIC DATA mixed with real returns.** This store holds synthetic files as well "
+    "as real ones: no figure here can be used or quoted."
+)
+DISCLOSURE_ON = (
+    "Disclosure control is **on**: counts from 1 to 4 are shown as <5, and figures from "
+    "which they could be worked out are withheld."
+)
+DISCLOSURE_OFF = (
+    "Disclosure control is **off**: you are seeing unsuppressed figures, including counts "
+    "from 1 to 4. Do not share this view or its exports outside the review's data team."
+)
+
+
+def synthetic_banner(origin: str) -> None:
+    """A banner on every page while any stored data are synthetic."""
+    if origin == "synthetic":
+        st.warning(SYNTHETIC_BANNER, icon=":material/science:")
+    elif origin == "mixed":
+        st.error(MIXED_BANNER, icon=":material/science:")
+
+
+def disclosure_banner(context: PageContext) -> None:
+    """Says whether the figures are disclosure-controlled."""
+    if context.disclosure_on:
+        st.caption(f":material/shield: {DISCLOSURE_ON}")
+    else:
+        st.error(DISCLOSURE_OFF, icon=":material/visibility:")
+
+
+def page_banners(context: PageContext) -> None:
+    synthetic_banner(context.origin)
+    disclosure_banner(context)

@@ -1,0 +1,332 @@
+"""Chart building blocks: an Okabe-Ito palette, plain layouts, and the tile-grid map.
+
+Colour never carries meaning alone: bars carry their value as text, lines have
+markers of different shapes, and the map's tiles show their force and value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+import polars as pl
+
+#: Okabe and Ito's palette, distinguishable with the common colour-vision deficiencies.
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+MARKERS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "x", "star")
+DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash")
+SUPPRESSED_GREY = "#BBBBBB"
+#: A sequential scale readable with colour-vision deficiencies (light to dark blue).
+SEQUENTIAL = [[0.0, "#E8F1FA"], [0.5, "#56B4E9"], [1.0, "#08306B"]]
+
+
+def base_layout(
+    fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 420
+) -> go.Figure:
+    """Title stating the finding, labelled axes, no chart junk."""
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        template="plotly_white",
+        colorway=list(OKABE_ITO),
+        font={"size": 13},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        separators=".,",
+    )
+    return fig
+
+
+def bar_chart(
+    frame: pl.DataFrame,
+    *,
+    category: str,
+    value: str,
+    title: str,
+    category_title: str,
+    value_title: str,
+    text: str | None = None,
+    horizontal: bool = True,
+    colour: str = OKABE_ITO[0],
+) -> go.Figure:
+    """One bar per category with its value printed on the bar (``text`` column if given).
+
+    Null values (suppressed) draw no bar; their text (``<5``, ``withheld``) still shows.
+    """
+    cats = [str(c) for c in frame[category].to_list()]
+    values = frame[value].to_list()
+    labels = frame[text].to_list() if text else [_fmt(v) for v in values]
+    shown = [v if v is not None else 0 for v in values]
+    bar = go.Bar(
+        x=shown if horizontal else cats,
+        y=cats if horizontal else shown,
+        orientation="h" if horizontal else "v",
+        text=labels,
+        textposition="outside",
+        cliponaxis=False,
+        marker={"color": [colour if v is not None else SUPPRESSED_GREY for v in values]},
+        hovertemplate="%{" + ("y" if horizontal else "x") + "}: %{text}<extra></extra>",
+    )
+    fig = go.Figure(bar)
+    height = max(320, 24 * len(cats) + 120) if horizontal else 420
+    base_layout(
+        fig,
+        title,
+        value_title if horizontal else category_title,
+        category_title if horizontal else value_title,
+        height=height,
+    )
+    if horizontal:
+        fig.update_yaxes(autorange="reversed", automargin=True)
+    return fig
+
+
+def line_chart(
+    frame: pl.DataFrame,
+    *,
+    x: str,
+    ys: Sequence[str],
+    names: Sequence[str] | None = None,
+    title: str,
+    x_title: str,
+    y_title: str,
+    shape: str = "linear",
+) -> go.Figure:
+    """Lines with distinct markers and dashes as well as colours."""
+    fig = go.Figure()
+    for i, y in enumerate(ys):
+        fig.add_trace(
+            go.Scatter(
+                x=frame[x].to_list(),
+                y=frame[y].to_list(),
+                name=(names or ys)[i],
+                mode="lines+markers" if frame.height <= 60 else "lines",
+                line={
+                    "color": OKABE_ITO[i % len(OKABE_ITO)],
+                    "dash": DASHES[i % len(DASHES)],
+                    "shape": shape,
+                },
+                marker={"symbol": MARKERS[i % len(MARKERS)], "size": 7},
+                connectgaps=False,
+            )
+        )
+    return base_layout(fig, title, x_title, y_title)
+
+
+def stacked_bars(
+    frame: pl.DataFrame,
+    *,
+    category: str,
+    series: Sequence[str],
+    names: Sequence[str] | None = None,
+    title: str,
+    category_title: str,
+    value_title: str,
+    horizontal: bool = True,
+) -> go.Figure:
+    """Stacked bars, each series with its own colour and pattern, values printed inside."""
+    patterns = ("", "/", ".", "x", "-", "\\", "+")
+    cats = [str(c) for c in frame[category].to_list()]
+    fig = go.Figure()
+    for i, s in enumerate(series):
+        vals = frame[s].to_list()
+        fig.add_trace(
+            go.Bar(
+                name=(names or series)[i],
+                x=vals if horizontal else cats,
+                y=cats if horizontal else vals,
+                orientation="h" if horizontal else "v",
+                text=[_fmt(v) if v is not None else "" for v in vals],
+                textposition="inside",
+                marker={
+                    "color": OKABE_ITO[i % len(OKABE_ITO)],
+                    "pattern": {"shape": patterns[i % len(patterns)], "fillmode": "overlay"},
+                },
+            )
+        )
+    height = max(360, 24 * len(cats) + 140) if horizontal else 420
+    base_layout(
+        fig,
+        title,
+        value_title if horizontal else category_title,
+        category_title if horizontal else value_title,
+        height=height,
+    )
+    fig.update_layout(barmode="stack")
+    if horizontal:
+        fig.update_yaxes(autorange="reversed", automargin=True)
+    return fig
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.1f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+# --------------------------------------------------------------------------- tile-grid map
+
+#: Each force's square on a grid laid out roughly by geography: (column west to east,
+#: row north to south). British Transport Police polices the railways nationally and
+#: sits apart in the top-left corner.
+FORCE_TILES: dict[str, tuple[int, int]] = {
+    "Northumbria Police": (4, 0),
+    "Cumbria Constabulary": (3, 1),
+    "Durham Constabulary": (4, 1),
+    "Cleveland Police": (5, 1),
+    "Lancashire Constabulary": (3, 2),
+    "North Yorkshire Police": (4, 2),
+    "Humberside Police": (5, 2),
+    "Merseyside Police": (2, 3),
+    "Greater Manchester Police": (3, 3),
+    "West Yorkshire Police": (4, 3),
+    "South Yorkshire Police": (5, 3),
+    "Lincolnshire Police": (6, 3),
+    "North Wales Police": (1, 4),
+    "Cheshire Constabulary": (2, 4),
+    "Staffordshire Police": (3, 4),
+    "Derbyshire Constabulary": (4, 4),
+    "Nottinghamshire Police": (5, 4),
+    "Norfolk Constabulary": (7, 4),
+    "Dyfed-Powys Police": (1, 5),
+    "West Mercia Police": (2, 5),
+    "West Midlands Police": (3, 5),
+    "Leicestershire Police": (4, 5),
+    "Northamptonshire Police": (5, 5),
+    "Cambridgeshire Constabulary": (6, 5),
+    "Suffolk Constabulary": (7, 5),
+    "South Wales Police": (0, 6),
+    "Gwent Police": (1, 6),
+    "Gloucestershire Constabulary": (2, 6),
+    "Warwickshire Police": (3, 6),
+    "Thames Valley Police": (4, 6),
+    "Bedfordshire Police": (5, 6),
+    "Hertfordshire Constabulary": (6, 6),
+    "Essex Police": (7, 6),
+    "Avon and Somerset Constabulary": (2, 7),
+    "Wiltshire Police": (3, 7),
+    "Hampshire and Isle of Wight Constabulary": (4, 7),
+    "Metropolitan Police Service": (5, 7),
+    "City of London Police": (6, 7),
+    "Kent Police": (7, 7),
+    "Devon and Cornwall Police": (2, 8),
+    "Dorset Police": (3, 8),
+    "Surrey Police": (5, 8),
+    "Sussex Police": (6, 8),
+    "British Transport Police": (0, 0),
+}
+
+
+def tile_map(
+    frame: pl.DataFrame,
+    *,
+    force: str,
+    value: str,
+    label: str,
+    short_names: dict[str, str],
+    title: str,
+    value_title: str,
+) -> go.Figure:
+    """A square per force, placed roughly by geography, shaded by ``value`` and
+    labelled with its short name and ``label`` (the value as shown, e.g. ``<5``).
+
+    Forces missing from ``frame`` show as blank tiles with "no referrals"; a
+    suppressed (null) value shows grey with its marker.
+    """
+    by_force = {r[force]: r for r in frame.iter_rows(named=True)}
+    xs, ys, zs, texts, hovers = [], [], [], [], []
+    grey_x, grey_y, grey_text = [], [], []
+    for name, (col, row) in FORCE_TILES.items():
+        r = by_force.get(name)
+        short = short_names.get(name, name)
+        wrapped = "<br>".join(_wrap(short, 11))
+        shown = r[label] if r is not None else "0"
+        v = r[value] if r is not None else None
+        if r is not None and v is not None:
+            xs.append(col)
+            ys.append(row)
+            zs.append(v)
+            texts.append(f"{wrapped}<br><b>{shown}</b>")
+            hovers.append(f"{name}: {shown}")
+        else:
+            grey_x.append(col)
+            grey_y.append(row)
+            grey_text.append(f"{wrapped}<br><b>{shown if r is not None else '–'}</b>")
+            hovers.append("")
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=grey_x,
+            y=grey_y,
+            mode="markers+text",
+            marker={
+                "symbol": "square",
+                "size": 62,
+                "color": "#F2F2F2",
+                "line": {"color": "#999999", "width": 1},
+            },
+            text=grey_text,
+            textfont={"size": 9, "color": "#333333"},
+            hoverinfo="text",
+            hovertext=[t.replace("<br>", " ") for t in grey_text],
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers+text",
+            marker={
+                "symbol": "square",
+                "size": 62,
+                "color": zs,
+                "colorscale": SEQUENTIAL,
+                "showscale": True,
+                "colorbar": {"title": {"text": value_title}, "thickness": 12},
+                "line": {"color": "#555555", "width": 1},
+            },
+            text=texts,
+            textfont={"size": 9, "color": [_ink(z, zs) for z in zs]},
+            hovertext=[h for h in hovers if h],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    base_layout(fig, title, "", "", height=640)
+    fig.update_xaxes(visible=False, range=[-0.6, 7.6], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[8.6, -0.6], fixedrange=True, scaleanchor="x")
+    fig.add_annotation(
+        x=0, y=0.6, text="national", showarrow=False, font={"size": 9, "color": "#555555"}
+    )
+    return fig
+
+
+def _ink(z: float, zs: list[float]) -> str:
+    top = max(zs) if zs else 1
+    return "#FFFFFF" if top and z / top > 0.55 else "#111111"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [text]

@@ -1,0 +1,131 @@
+"""CSV and Excel exports of a figure's table.
+
+Every export carries, before the table, a line saying ``SYNTHETIC DATA`` when the data
+are synthetic, and a warning when disclosure control was off. Text cells that a
+spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return) get a leading apostrophe, so an opened export never computes
+anything. The frame given is exported as it is: the page passes the
+disclosure-controlled table to anyone who may see only that.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import date, datetime
+
+import polars as pl
+
+SYNTHETIC_NOTICE = "SYNTHETIC DATA: made up for testing and demonstration; no real cases."
+UNSUPPRESSED_NOTICE = (
+    "UNSUPPRESSED: disclosure control was off; counts of 1 to 4 are shown. "
+    "Do not share outside the review's data team."
+)
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+CSV_MIME = "text/csv"
+EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def neutralise_formula(value: object) -> object:
+    """A text cell made safe to open in a spreadsheet; other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def export_notices(*, synthetic: bool, disclosure_on: bool) -> list[str]:
+    """The lines that precede the table in every export."""
+    notices = []
+    if synthetic:
+        notices.append(SYNTHETIC_NOTICE)
+    if not disclosure_on:
+        notices.append(UNSUPPRESSED_NOTICE)
+    return notices
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, list | tuple):
+        value = "; ".join("" if v is None else str(v) for v in value)
+    elif isinstance(value, datetime):
+        value = value.isoformat(sep=" ", timespec="seconds")
+    elif isinstance(value, date):
+        value = value.isoformat()
+    return neutralise_formula(value)
+
+
+def export_rows(frame: pl.DataFrame) -> list[list[object]]:
+    """The header and the rows of ``frame`` as plain, neutralised Python values."""
+    header = [neutralise_formula(str(c)) for c in frame.columns]
+    return [header] + [[_cell(v) for v in row] for row in frame.iter_rows()]
+
+
+def to_csv_bytes(frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool) -> bytes:
+    """The table as CSV (UTF-8 with a byte-order mark, so spreadsheets read it right)."""
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for notice in export_notices(synthetic=synthetic, disclosure_on=disclosure_on):
+        writer.writerow([notice])
+    for row in export_rows(frame):
+        writer.writerow(["" if v is None else v for v in row])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_excel_bytes(
+    frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool, sheet: str = "data"
+) -> bytes:
+    """The table as an Excel workbook; notices in the first cells, then the table."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    worksheet = workbook.add_worksheet(_sheet_name(sheet))
+    bold = workbook.add_format({"bold": True})
+    row_index = 0
+    for notice in export_notices(synthetic=synthetic, disclosure_on=disclosure_on):
+        worksheet.write_string(row_index, 0, notice, bold)
+        row_index += 1
+    for i, row in enumerate(export_rows(frame)):
+        for col, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                worksheet.write_boolean(row_index, col, value)
+            elif isinstance(value, int | float):
+                worksheet.write_number(row_index, col, value)
+            else:
+                worksheet.write_string(row_index, col, str(value), bold if i == 0 else None)
+        row_index += 1
+    workbook.close()
+    return buffer.getvalue()
+
+
+def _sheet_name(name: str) -> str:
+    """Excel sheet names: at most 31 characters, none of ``[]:*?/\\``."""
+    cleaned = "".join(" " if c in "[]:*?/\\" else c for c in name).strip() or "data"
+    return cleaned[:31]
+
+
+def csv_exporter(
+    frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool
+) -> Callable[[], bytes]:
+    """A callable that builds the CSV only when the person clicks download."""
+    return lambda: to_csv_bytes(frame, synthetic=synthetic, disclosure_on=disclosure_on)
+
+
+def excel_exporter(
+    frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool, sheet: str = "data"
+) -> Callable[[], bytes]:
+    """A callable that builds the workbook only when the person clicks download."""
+    return lambda: to_excel_bytes(
+        frame, synthetic=synthetic, disclosure_on=disclosure_on, sheet=sheet
+    )

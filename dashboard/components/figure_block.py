@@ -1,0 +1,85 @@
+"""A chart with its data table beside it and CSV and Excel downloads under the table."""
+
+from __future__ import annotations
+
+import re
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard.components.export import CSV_MIME, EXCEL_MIME, csv_exporter, excel_exporter
+from dashboard.session import PageContext
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "table"
+
+
+def export_buttons(table: pl.DataFrame, name: str, context: PageContext) -> None:
+    """CSV and Excel downloads of exactly the table shown (disclosure-controlled when on)."""
+    stem = f"beaconport-{slug(name)}" + ("-SYNTHETIC" if context.synthetic else "")
+    left, right = st.columns(2)
+    with left:
+        st.download_button(
+            "CSV",
+            csv_exporter(table, synthetic=context.synthetic, disclosure_on=context.disclosure_on),
+            file_name=f"{stem}.csv",
+            mime=CSV_MIME,
+            key=f"csv-{slug(name)}",
+            on_click="ignore",
+            icon=":material/download:",
+            help="Download this table as CSV",
+        )
+    with right:
+        st.download_button(
+            "Excel",
+            excel_exporter(
+                table,
+                synthetic=context.synthetic,
+                disclosure_on=context.disclosure_on,
+                sheet=name,
+            ),
+            file_name=f"{stem}.xlsx",
+            mime=EXCEL_MIME,
+            key=f"xlsx-{slug(name)}",
+            on_click="ignore",
+            icon=":material/download:",
+            help="Download this table as an Excel workbook",
+        )
+
+
+def chart_with_table(
+    fig: go.Figure,
+    table: pl.DataFrame,
+    *,
+    name: str,
+    context: PageContext,
+    caption: str | None = None,
+    table_height: int | None = None,
+) -> None:
+    """The chart (its title states the finding), its table beside it, and the downloads."""
+    chart_col, table_col = st.columns([3, 2], gap="medium")
+    with chart_col:
+        st.plotly_chart(
+            fig,
+            width="stretch",
+            key=f"chart-{slug(name)}",
+            config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
+        )
+        if caption:
+            st.caption(caption)
+    with table_col:
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            height=table_height or min(38 + 35 * max(table.height, 1), 420),
+        )
+        export_buttons(table, name, context)
+
+
+def table_with_exports(table: pl.DataFrame, *, name: str, context: PageContext) -> None:
+    """A table on its own, with the downloads."""
+    st.dataframe(table, hide_index=True, width="stretch")
+    export_buttons(table, name, context)

@@ -1,0 +1,184 @@
+"""The cached bridge between pages and the metrics package.
+
+The store is read once per store version (``metrics.store.store_version``, which
+changes whenever a file is loaded) and shared by every session; each figure is cached
+per (store version, filters, disclosure setting). Nothing here decides what a number
+means: counting rules live in ``metrics``, disclosure control in
+``metrics.disclosure``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard.session import PageContext, get_engine
+from metrics.disclosure import Totals, apply_disclosure_control
+from metrics.filters import Filters
+from metrics.frames import StoreFrames, load_store
+
+
+@st.cache_resource(show_spinner="Reading the store…", max_entries=2)
+def store_frames(url: str, version: int) -> StoreFrames:
+    """The store read into memory, once per store version, shared by every session."""
+    return load_store(get_engine(url))
+
+
+def frames(context: PageContext) -> StoreFrames:
+    return store_frames(context.db_url, context.version)
+
+
+_HASH_FUNCS = {Filters: repr}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A table as the person may see it.
+
+    ``table`` is shown beside the chart and exported; ``values`` has the same columns
+    as numbers, null wherever disclosure control hides a figure (charts draw gaps,
+    never zeros); ``hidden`` is True when anything was suppressed.
+    """
+
+    table: pl.DataFrame
+    values: pl.DataFrame
+    hidden: bool
+
+
+def shown_table(
+    frame: pl.DataFrame,
+    count_columns: Sequence[str],
+    *,
+    disclosure_on: bool,
+    totals: Totals = "column",
+    rate_columns: Mapping[str, Sequence[str]] | None = None,
+    rate_decimals: int | None = 1,
+) -> Shown:
+    """``frame`` through ``metrics.disclosure.apply_disclosure_control`` when it is on."""
+    if not disclosure_on or frame.height == 0:
+        return Shown(frame, frame, False)
+    result = apply_disclosure_control(
+        frame,
+        count_columns,
+        totals=totals,
+        rate_columns=rate_columns,
+        rate_decimals=rate_decimals,
+    )
+    hidden = bool(
+        result.mask.select(
+            pl.any_horizontal(
+                pl.col(c).is_not_null()
+                for c in result.mask.columns
+                if c not in result.label_columns
+            ).any()
+        ).item()
+    )
+    return Shown(result.display, result.values, hidden)
+
+
+@st.cache_data(show_spinner=False, max_entries=512, hash_funcs=_HASH_FUNCS)
+def _cached(
+    key: str, url: str, version: int, filters: Filters, kwargs: tuple[tuple[str, Any], ...]
+) -> Any:
+    fn = _REGISTRY[key]
+    return fn(store_frames(url, version), filters, **dict(kwargs))
+
+
+_REGISTRY: dict[str, Callable[..., Any]] = {}
+
+
+def register(fn: Callable[..., Any]) -> str:
+    """Make a metric function askable through the cache; returns its key."""
+    key = f"{fn.__module__}.{fn.__qualname__}"
+    _REGISTRY[key] = fn
+    return key
+
+
+def ask(fn: Callable[..., Any], context: PageContext, **kwargs: Any) -> Any:
+    """``fn(frames, context.filters, **kwargs)``, cached per store version and filters."""
+    key = register(fn)
+    return _cached(
+        key, context.db_url, context.version, context.filters, tuple(sorted(kwargs.items()))
+    )
+
+
+def wide(
+    frame: pl.DataFrame, *, index: str, columns: str, values: str, order: Sequence[str]
+) -> pl.DataFrame:
+    """A long count table (one row per pair) as one row per ``index`` and one count
+    column per value of ``columns``, in ``order`` (missing pairs are zeros)."""
+    if frame.height == 0:
+        return pl.DataFrame(schema={index: frame.schema[index], **dict.fromkeys(order, pl.Int64)})
+    table = frame.pivot(on=columns, index=index, values=values, aggregate_function="sum")
+    for c in order:
+        if c not in table.columns:
+            table = table.with_columns(pl.lit(0, dtype=pl.Int64).alias(c))
+    return table.select(index, *(pl.col(c).fill_null(0).cast(pl.Int64) for c in order)).sort(index)
+
+
+def shown_count(n: int, disclosure_on: bool) -> str:
+    """A single headline count as the person may see it (``<5`` for 1 to 4 when on)."""
+    from metrics.disclosure import suppress_count
+
+    value = suppress_count(n) if disclosure_on else n
+    return f"{value:,}" if isinstance(value, int) else value
+
+
+def shown_parts(parts: dict[str, int], total: int | None, disclosure_on: bool) -> dict[str, str]:
+    """Counts that add up to a published total, as the person may see them."""
+    from metrics.disclosure import suppress_parts
+
+    if not disclosure_on:
+        out = {k: f"{v:,}" for k, v in parts.items()}
+        if total is not None:
+            out["__total__"] = f"{total:,}"
+        return out
+    shown, total_figure = suppress_parts(parts, total=total)
+    out = {k: (f"{f.value:,}" if f.value is not None else f.display) for k, f in shown.items()}
+    if total_figure is not None:
+        out["__total__"] = (
+            f"{total_figure.value:,}" if total_figure.value is not None else total_figure.display
+        )
+    return out
+
+
+def shown_long(
+    frame: pl.DataFrame,
+    *,
+    row_key: str,
+    column_key: str,
+    count_column: str,
+    disclosure_on: bool,
+    totals: Totals = "column",
+    rate_columns: Sequence[str] = (),
+) -> pl.DataFrame:
+    """A long count table (e.g. force by theme) as the person may see it.
+
+    ``count_column`` becomes null where suppressed, with ``display`` (the number, ``<5``
+    or ``withheld``) beside it; each of ``rate_columns`` is nulled where its count is.
+    """
+    if not disclosure_on or frame.height == 0:
+        return frame.with_columns(
+            pl.col(count_column).cast(pl.String).alias("display"),
+            pl.lit(None, dtype=pl.String).alias("suppression"),
+        )
+    from metrics.disclosure import apply_disclosure_control_long
+
+    result = apply_disclosure_control_long(
+        frame.select(row_key, column_key, count_column),
+        row_keys=row_key,
+        column_key=column_key,
+        count_column=count_column,
+        totals=totals,
+    )
+    out = frame.drop(count_column).join(
+        result.cells, on=[row_key, column_key], how="left", nulls_equal=True
+    )
+    hidden = pl.col("suppression").is_not_null()
+    return out.with_columns(
+        pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in rate_columns
+    ).select(*frame.columns, "display", "suppression")
