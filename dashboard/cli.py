@@ -76,3 +76,4 @@ def _redact(url: str) -> str:
 # Sub-commands are defined in their own modules and registered here.
 from dashboard import cli_dashboard, cli_ingest, cli_users  # noqa: E402,F401
 from dashboard import cli_report  # noqa: E402,F401
+from dashboard import cli_check, cli_quarantine  # noqa: E402,F401

@@ -1,0 +1,69 @@
+"""``beaconport check``: the data-quality suites over what is stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from dashboard.cli import app, fail, get_engine
+from data_checks.errors import BeaconportError
+
+
+@app.command()
+def check(
+    docs: Path | None = typer.Option(
+        None,
+        "--docs",
+        help="Also build Great Expectations Data Docs in DIR (open DIR/index.html; "
+        "offline it shows without styling).",
+        metavar="DIR",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    stale_days: int | None = typer.Option(
+        None,
+        "--stale-days",
+        help="Days without an event after which an eligible referral awaiting a decision "
+        "is stale (default: the quality configuration, 90).",
+        min=1,
+    ),
+) -> None:
+    """Run the data-quality checks over the stored data and record the run.
+
+    Checks the contract's row rules again on stored referrals and events, eligibility
+    flags, links between the feeds, event order, stale referrals and per-force
+    plausibility (see docs/data-quality.md). Exit status 1 when any critical check
+    fails, 0 otherwise.
+    """
+    from dataclasses import replace
+
+    from data_checks.quality_checks import failures_text, run_checks
+    from data_checks.quality_config import load_quality_config
+
+    try:
+        config = load_quality_config()
+    except (ValueError, OSError) as exc:
+        fail(f"quality configuration: {exc}")
+    if stale_days is not None:
+        config = replace(config, stale_days=stale_days)
+    engine = get_engine()
+    try:
+        run = run_checks(engine, config=config, docs_dir=docs)
+    except (BeaconportError, OSError) as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(run.summary()))
+    else:
+        failed = {s: len(run.failed(s)) for s in ("critical", "warning", "info")}
+        typer.echo(
+            f"checked the store (as at {run.as_at or 'empty'}): {len(run.results)} checks, "
+            f"{failed['critical']} critical, {failed['warning']} warning and "
+            f"{failed['info']} info failing (run {run.run_id})"
+        )
+        for line in failures_text(run):
+            typer.echo(line)
+        if run.docs_index:
+            typer.echo(f"Data Docs: {run.docs_index}")
+    if not run.success:
+        raise typer.Exit(1)
