@@ -58,7 +58,16 @@ REFERRALS = [
     # id, force, referral_date, crime_recorded_date, outcome, codes, eligible, reasons
     (1, "Cleveland Police", "2025-01-06", "2015-03-01", "15", ["19C", "71"], True, ""),
     (2, "Cleveland Police", "2025-01-08", "2016-05-01", "14", ["20A"], True, ""),
-    (3, "Durham Constabulary", "2025-01-15", "2015-07-01", "15", ["88A"], False, "no_contact_offence"),
+    (
+        3,
+        "Durham Constabulary",
+        "2025-01-15",
+        "2015-07-01",
+        "15",
+        ["88A"],
+        False,
+        "no_contact_offence",
+    ),
     (
         4,
         "Durham Constabulary",

@@ -47,13 +47,37 @@ def expected_report() -> dict:
         "median_days_referral_to_decision": 34.0,
         "by_force": [
             # population 9,721 < 100,000: no rate
-            {"force": "City of London Police", "referrals": 1, "rape_referrals": 0, "eligible": 1, "per_100k": None},
+            {
+                "force": "City of London Police",
+                "referrals": 1,
+                "rape_referrals": 0,
+                "eligible": 1,
+                "per_100k": None,
+            },
             # 2 * 100,000 / 569,141 = 0.351 -> 0.4
-            {"force": "Cleveland Police", "referrals": 2, "rape_referrals": 1, "eligible": 2, "per_100k": 0.4},
+            {
+                "force": "Cleveland Police",
+                "referrals": 2,
+                "rape_referrals": 1,
+                "eligible": 2,
+                "per_100k": 0.4,
+            },
             # 2 * 100,000 / 636,897 = 0.314 -> 0.3
-            {"force": "Durham Constabulary", "referrals": 2, "rape_referrals": 1, "eligible": 0, "per_100k": 0.3},
+            {
+                "force": "Durham Constabulary",
+                "referrals": 2,
+                "rape_referrals": 1,
+                "eligible": 0,
+                "per_100k": 0.3,
+            },
             # 1 * 100,000 / 1,860,111 = 0.054 -> 0.1
-            {"force": "Kent Police", "referrals": 1, "rape_referrals": 1, "eligible": 1, "per_100k": 0.1},
+            {
+                "force": "Kent Police",
+                "referrals": 1,
+                "rape_referrals": 1,
+                "eligible": 1,
+                "per_100k": 0.1,
+            },
         ],
     }
 
