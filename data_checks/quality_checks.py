@@ -278,7 +278,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "quarantine.none_open",
             "quarantine",
             "ExpectColumnValuesToBeInSet",
-            {"column": "status", "value_set": ["resolved"]},
+            {"column": "status", "value_set": ["resolved", "superseded"]},
             "warning",
             "validity",
             "No quarantined row is still open (an open row waits for a corrected row from "
