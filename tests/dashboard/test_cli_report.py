@@ -1,0 +1,61 @@
+"""``beaconport report``: one JSON object with the contract's keys; a readable summary
+that warns about synthetic data."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from dashboard.cli import app
+from metrics.report import REPORT_KEYS
+from metrics.store import make_engine, submissions_t, transaction
+
+# The hand-made store of the metrics tests (tests/metrics/conftest.py).
+_spec = importlib.util.spec_from_file_location(
+    "metrics_hand_store", Path(__file__).resolve().parents[1] / "metrics" / "conftest.py"
+)
+_hand_store = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(_hand_store)  # type: ignore[union-attr]
+insert_hand_store = _hand_store.insert_hand_store
+
+pytestmark = pytest.mark.sqlite
+
+
+@pytest.fixture
+def hand_db(sqlite_url: str) -> str:
+    engine = make_engine(sqlite_url)
+    insert_hand_store(engine)
+    engine.dispose()
+    return sqlite_url
+
+
+def test_report_json_prints_one_contract_object(hand_db: str) -> None:
+    result = CliRunner().invoke(app, ["--db", hand_db, "report", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert tuple(report) == REPORT_KEYS
+    assert report["referrals"] == 6 and report["as_at"] == "2025-06-01"
+
+
+def test_report_suppressed_json(hand_db: str) -> None:
+    result = CliRunner().invoke(app, ["--db", hand_db, "report", "--json", "--suppress"])
+    report = json.loads(result.stdout)
+    assert report["eligible"] == "<5" and report["disclosure_control"]["threshold"] == 5
+
+
+def test_report_summary_warns_about_synthetic_data(hand_db: str) -> None:
+    engine = make_engine(hand_db)
+    with transaction(engine) as conn:
+        conn.execute(update(submissions_t).values(synthetic=True))
+    engine.dispose()
+    result = CliRunner().invoke(app, ["--db", hand_db, "report"])
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC DATA" in result.stdout
+    assert "Referrals received" in result.stdout
