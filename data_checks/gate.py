@@ -758,7 +758,7 @@ def _store_assessments(
         r["referral_id"]: r
         for r in stored.filter(pl.col("event") == "assessment_completed").iter_rows(named=True)
     }
-    for r in assessments.sort("referral_id", ROW).iter_rows(named=True):
+    for r in assessments.sort("referral_id", "event_date", ROW).iter_rows(named=True):
         res = conn.execute(
             events_t.insert().values(
                 referral_id=r["referral_id"],

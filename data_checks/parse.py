@@ -112,6 +112,13 @@ def parse_referrals(cells: pl.DataFrame) -> pl.DataFrame:
         .alias("original_outcome"),
         _normalised_codes(pl.col("offence_codes__raw")).alias("offence_codes"),
     )
+    # A list of separators only (";") is as good as blank.
+    frame = frame.with_columns(
+        pl.when(pl.col("offence_codes").is_null())
+        .then(None)
+        .otherwise(pl.col("offence_codes__raw"))
+        .alias("offence_codes__raw")
+    )
     reasons = [
         _format_reason(c, "unparseable_date", "not a date (YYYY-MM-DD or DD/MM/YYYY):")
         for c in REFERRAL_DATES

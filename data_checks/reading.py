@@ -63,8 +63,11 @@ def _decode(name: str, data: bytes) -> tuple[str, str]:
             text, encoding = data.decode("cp1252"), "windows-1252"
         except UnicodeDecodeError:
             raise RejectedFile(name, "neither UTF-8 nor Windows-1252 text") from None
-    bad = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\r\n")
-    if bad:
+    sample = text[:65536]
+    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n")
+    if bad > max(
+        2, len(sample) // 100
+    ):  # a stray control character is a bad cell, not a binary file
         raise RejectedFile(name, "binary data (control characters), not CSV text")
     return text, encoding
 
