@@ -254,7 +254,7 @@ def resolve_db_url(url: str | None = None) -> str:
     return url or os.environ.get(DB_URL_ENV) or DEFAULT_DB_URL
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
@@ -275,7 +275,7 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     return engine
 
 
-def _alembic_config(engine: Engine):  # noqa: ANN202
+def _alembic_config(engine: Engine):
     from alembic.config import Config
 
     cfg = Config()
@@ -313,7 +313,7 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-def read_frame(conn: Connection | Engine, query, schema: dict | None = None) -> pl.DataFrame:  # noqa: ANN001
+def read_frame(conn: Connection | Engine, query, schema: dict | None = None) -> pl.DataFrame:
     """Run a SQLAlchemy selectable and return a Polars frame."""
     if isinstance(conn, Engine):
         with conn.connect() as c:
