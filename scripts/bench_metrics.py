@@ -412,7 +412,11 @@ def run_size(n: int, repeat: int) -> dict[str, float | int]:
                     print(name, label, answer[name][:5], polars_answer[name][:5], file=sys.stderr)
             raise SystemExit(f"answers differ for {name} at n={n}")
 
-    result: dict[str, float | int] = {"n": n, "events_per_referral": round(events_per, 2)}
+    result: dict[str, float | int] = {
+        "n": n,
+        "events_per_referral": round(events_per, 2),
+        "load_before": os.getloadavg()[0],
+    }
     result["polars_full_e2e"], _ = best_of(
         repeat, lambda: polars_full_set(prepare_frames(read_store_tables(engine)))
     )
@@ -429,6 +433,7 @@ def run_size(n: int, repeat: int) -> dict[str, float | int]:
     result["pandas_e2e"], _ = best_of(repeat, lambda: pandas_compared(pandas_read(engine)))
     result["pandas_mem"], _ = best_of(repeat, lambda: pandas_compared(pandas_tables))
     result["rss_after_pandas"] = max_rss_mib()
+    result["load_after"] = os.getloadavg()[0]
     engine.dispose()
     return result
 
@@ -463,9 +468,12 @@ def markdown(results: list[dict[str, float | int]]) -> str:
         "through the same reader as Polars (it cannot read SQLite here without downloading",
         "its extension), then runs SQL over the Arrow tables. Peak memory is the process's",
         "maximum resident set size (MiB) after that engine's runs, cumulative within a size.",
+        "The machine is shared: the 1-minute load average before and after each size is",
+        "given, since with 2 cores any other work slows every engine (Polars most, as it",
+        "runs its queries on a thread pool).",
         "",
-        "| referrals | events/ref | Polars full set e2e | Polars full set in memory | Polars compared e2e | pandas e2e | DuckDB e2e | Polars compared in memory | pandas in memory | DuckDB in memory | pandas/Polars e2e | pandas/Polars mem | DuckDB/Polars e2e | DuckDB/Polars mem | peak RSS Polars / +DuckDB / +pandas |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| referrals | events/ref | Polars full set e2e | Polars full set in memory | Polars compared e2e | pandas e2e | DuckDB e2e | Polars compared in memory | pandas in memory | DuckDB in memory | pandas/Polars e2e | pandas/Polars mem | DuckDB/Polars e2e | DuckDB/Polars mem | peak RSS Polars / +DuckDB / +pandas | load before / after |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         lines.append(
@@ -474,7 +482,8 @@ def markdown(results: list[dict[str, float | int]]) -> str:
             f"| {r['polars_cmp_mem']:.3f} | {r['pandas_mem']:.3f} | {r['duckdb_mem']:.3f} "
             f"| {r['pandas_e2e'] / r['polars_cmp_e2e']:.1f}x | {r['pandas_mem'] / r['polars_cmp_mem']:.1f}x "
             f"| {r['duckdb_e2e'] / r['polars_cmp_e2e']:.2f}x | {r['duckdb_mem'] / r['polars_cmp_mem']:.2f}x "
-            f"| {r['rss_after_polars']:.0f} / {r['rss_after_duckdb']:.0f} / {r['rss_after_pandas']:.0f} |"
+            f"| {r['rss_after_polars']:.0f} / {r['rss_after_duckdb']:.0f} / {r['rss_after_pandas']:.0f} "
+            f"| {r['load_before']:.1f} / {r['load_after']:.1f} |"
         )
     return "\n".join(lines) + "\n"
 
