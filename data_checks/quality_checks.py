@@ -44,6 +44,7 @@ from data_checks.quality_config import QualityConfig, load_quality_config
 from data_checks.suites import (
     EVENT_DATE_COLUMNS,
     REFERRAL_DATE_COLUMNS,
+    Rule,
     event_rules,
     gx_context,
     referral_rules,
@@ -92,12 +93,19 @@ class Check:
 # --- the catalogue ------------------------------------------------------------------
 
 
+def _rule_code(prefix: str, rule: Rule, rules: list[Rule]) -> str:
+    """``prefix.rule``, with ``.column`` when the rule code covers several columns."""
+    shared = sum(1 for r in rules if r.rule == rule.rule) > 1
+    return f"{prefix}.{rule.rule}" + (f".{rule.column}" if shared else "")
+
+
 def _contract_referral_checks(today: date) -> list[Check]:
     checks = []
-    for r in referral_rules(today):
+    rules = referral_rules(today)
+    for r in rules:
         checks.append(
             Check(
-                code=f"stored_referral.{r.rule}.{r.column}",
+                code=_rule_code("referral", r, rules),
                 frame="referrals",
                 expectation=r.expectation,
                 kwargs=r.kwargs,
@@ -113,11 +121,12 @@ def _contract_referral_checks(today: date) -> list[Check]:
 def _contract_event_checks(today: date) -> list[Check]:
     wanted = {"unknown_event", "detail_not_allowed", "date_in_future"}
     checks = []
-    for r in event_rules(today):
+    rules = event_rules(today)
+    for r in rules:
         if r.rule in wanted or (r.rule == "missing_value" and r.column in ("event", "event_date")):
             checks.append(
                 Check(
-                    code=f"stored_event.{r.rule}.{r.column}",
+                    code=_rule_code("event", r, rules),
                     frame="events",
                     expectation=r.expectation,
                     kwargs=r.kwargs,
@@ -136,7 +145,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
     checks = _contract_referral_checks(today)
     checks += [
         Check(
-            "stored_referral.values_readable",
+            "referral.values_readable",
             "referrals",
             "ExpectColumnValuesToBeNull",
             {"column": "format_problem"},
@@ -145,7 +154,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "Stored referral dates and counts read back as dates and whole numbers.",
         ),
         Check(
-            "stored_referral.eligibility_agrees",
+            "referral.eligibility_agrees",
             "referrals",
             "ExpectColumnPairValuesToBeEqual",
             {"column_A": "ineligibility_reasons", "column_B": "expected_ineligibility_reasons"},
@@ -155,7 +164,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "give for its stored values (a hand edit or a changed review period shows here).",
         ),
         Check(
-            "stored_referral.eligible_flag_agrees",
+            "referral.eligible_flag_agrees",
             "referrals",
             "ExpectColumnPairValuesToBeEqual",
             {"column_A": "eligible", "column_B": "expected_eligible"},
@@ -165,7 +174,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "find no reason against it.",
         ),
         Check(
-            "stored_referral.rape_flag_agrees",
+            "referral.rape_flag_agrees",
             "referrals",
             "ExpectColumnPairValuesToBeEqual",
             {"column_A": "involves_rape", "column_B": "expected_involves_rape"},
@@ -175,7 +184,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "offence codes is a rape code.",
         ),
         Check(
-            "stored_referral.offence_rows_agree",
+            "referral.offence_rows_agree",
             "referrals",
             "ExpectColumnPairValuesToBeEqual",
             {"column_A": "listed_codes", "column_B": "offence_table_codes"},
@@ -185,7 +194,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "table that the figures count from.",
         ),
         Check(
-            "stored_referral.from_loaded_file",
+            "referral.from_loaded_file",
             "referrals",
             "ExpectColumnValuesToBeInSet",
             {"column": "submission_status", "value_set": ["loaded"]},
@@ -194,7 +203,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "Each stored referral came from a file recorded as loaded.",
         ),
         Check(
-            "stored_referral.not_stale",
+            "referral.not_stale",
             "referrals",
             "ExpectColumnValuesToBeBetween",
             {"column": "days_without_event", "max_value": c.stale_days},
@@ -204,7 +213,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             f"the last {c.stale_days} days before the latest date in the store.",
         ),
         Check(
-            "stored_referral.ethnicity_returned",
+            "referral.ethnicity_returned",
             "referrals",
             "ExpectColumnValuesToNotBeNull",
             {"column": "suspects_ethnicity_recorded_count"},
@@ -214,7 +223,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "(an optional column: blank means not returned).",
         ),
         Check(
-            "stored_event.referral_stored",
+            "event.referral_stored",
             "events",
             "ExpectColumnValuesToNotBeNull",
             {"column": "force"},
@@ -226,7 +235,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
     checks += _contract_event_checks(today)
     checks += [
         Check(
-            "stored_event.not_before_referral",
+            "event.not_before_referral",
             "events",
             "ExpectColumnValuesToBeBetween",
             {"column": "days_after_referral", "min_value": 0},
@@ -235,7 +244,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "No stored event is dated before its referral's referral_date.",
         ),
         Check(
-            "stored_event.order",
+            "event.order",
             "events",
             "ExpectColumnValuesToBeNull",
             {"column": "order_rule_broken"},
@@ -246,7 +255,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "the NCA, a charge follows a reinvestigation, a verdict follows a charge.",
         ),
         Check(
-            "stored_event.one_decision",
+            "event.one_decision",
             "events",
             "ExpectColumnValuesToBeUnique",
             {"column": "decision_of_referral"},
@@ -256,7 +265,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "(earlier ones are kept in history).",
         ),
         Check(
-            "stored_event.not_repeated",
+            "event.not_repeated",
             "events",
             "ExpectColumnValuesToBeUnique",
             {"column": "event_key"},
@@ -265,7 +274,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
             "No review event is stored twice (same referral, event, date and detail).",
         ),
         Check(
-            "stored_offence.referral_stored",
+            "offence.referral_stored",
             "offences",
             "ExpectColumnValuesToNotBeNull",
             {"column": "force"},
@@ -339,6 +348,7 @@ def check_catalogue(today: date, config: QualityConfig | None = None) -> list[Ch
     ]
     codes = [ch.code for ch in checks]
     assert len(codes) == len(set(codes)), "check codes must be unique"
+    assert max(map(len, codes)) <= 64, "check codes must fit validation_results.check"
     return checks
 
 

@@ -120,23 +120,17 @@ def test_placed_faults_are_found_exactly_with_severity_and_force(engine, tmp_pat
         )
     run = run_checks(engine, today=TODAY, config=CONFIG)
     assert failing(run) == {
-        ("stored_referral.alive_exceeds_suspects.suspects_alive_count", "critical"),
-        ("stored_event.order", "critical"),
-        ("stored_referral.eligible_flag_agrees", "critical"),
-        ("stored_referral.offence_rows_agree", "critical"),
-        ("stored_referral.not_stale", "warning"),
+        ("referral.alive_exceeds_suspects", "critical"),
+        ("event.order", "critical"),
+        ("referral.eligible_flag_agrees", "critical"),
+        ("referral.offence_rows_agree", "critical"),
+        ("referral.not_stale", "warning"),
     }
-    assert failing_forces(run, "stored_referral.alive_exceeds_suspects.suspects_alive_count") == {
-        "Kent Police": 1
-    }
-    assert failing_forces(run, "stored_event.order") == {"Kent Police": 2}
-    assert failing_forces(run, "stored_referral.eligible_flag_agrees") == {
-        "Greater Manchester Police": 1
-    }
-    assert failing_forces(run, "stored_referral.offence_rows_agree") == {
-        "Greater Manchester Police": 1
-    }
-    assert failing_forces(run, "stored_referral.not_stale") == {"West Yorkshire Police": 1}
+    assert failing_forces(run, "referral.alive_exceeds_suspects") == {"Kent Police": 1}
+    assert failing_forces(run, "event.order") == {"Kent Police": 2}
+    assert failing_forces(run, "referral.eligible_flag_agrees") == {"Greater Manchester Police": 1}
+    assert failing_forces(run, "referral.offence_rows_agree") == {"Greater Manchester Police": 1}
+    assert failing_forces(run, "referral.not_stale") == {"West Yorkshire Police": 1}
     assert not run.success
     summary = run.summary()
     assert summary["failed"] == {"critical": 4, "warning": 1, "info": 0}
@@ -147,7 +141,7 @@ def test_placed_faults_are_found_exactly_with_severity_and_force(engine, tmp_pat
     assert set(zip(bad["check"], bad["severity"], strict=True)) == failing(run)
     per_force = check_results(engine, run.run_id, by_force=True)
     row = per_force.filter(
-        (per_force["check"] == "stored_referral.not_stale")
+        (per_force["check"] == "referral.not_stale")
         & (per_force["force"] == "West Yorkshire Police")
     ).row(0, named=True)
     assert (row["success"], row["unexpected_count"], row["element_count"]) == (False, 1, 1)
@@ -167,7 +161,7 @@ def test_stale_days_and_missing_links_between_feeds(engine, tmp_path):
     run = run_checks(engine, today=TODAY, config=replace(CONFIG, stale_days=200))
     assert failing(run) == set()
     run = run_checks(engine, today=TODAY, config=replace(CONFIG, stale_days=30))
-    assert failing(run) == {("stored_referral.not_stale", "warning")}
+    assert failing(run) == {("referral.not_stale", "warning")}
 
 
 @pytest.mark.unit
@@ -220,9 +214,9 @@ def test_cli_check_json_exit_status_and_data_docs(sqlite_url, tmp_path):
     failed = {c["check"] for c in summary["checks"] if not c["success"]}
     # A negative count also makes the stored eligibility flags disagree with the criteria.
     assert failed == {
-        "stored_referral.negative_count.victims_count",
-        "stored_referral.eligibility_agrees",
-        "stored_referral.eligible_flag_agrees",
+        "referral.negative_count.victims_count",
+        "referral.eligibility_agrees",
+        "referral.eligible_flag_agrees",
     }
 
 
