@@ -26,26 +26,15 @@ from dashboard import session  # noqa: E402
 from dashboard.auth import (  # noqa: E402
     ROLES,
     may_switch_off_disclosure,
-    permitted_pages,
     record_sign_out,
     verify_password,
 )
 from dashboard.components.banners import page_banners  # noqa: E402
 from dashboard.components.filters import sidebar_filters  # noqa: E402
+from dashboard.navigation import navigation_pages  # noqa: E402
 
 log = logging.getLogger("beaconport.dashboard")
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
-#: url_path -> (file, title, icon), in navigation order.
-PAGES: dict[str, tuple[str, str, str]] = {
-    "": ("progress.py", "Progress", ":material/timeline:"),
-    "referrals": ("referrals.py", "Referral volumes", ":material/map:"),
-    "offences": ("offences.py", "Offence types", ":material/gavel:"),
-    "outcomes": ("outcomes.py", "Outcomes and timeliness", ":material/hourglass_top:"),
-    "learning": ("learning.py", "Learning themes", ":material/school:"),
-    "data-quality": ("data_quality.py", "Data quality", ":material/fact_check:"),
-    "about": ("about.py", "Method and caveats", ":material/info:"),
-}
 ROLE_LABELS = {
     "oversight": "Oversight viewer",
     "programme": "Programme lead",
@@ -56,20 +45,6 @@ ERROR_MESSAGE = (
     "Sorry, this page could not be drawn. The error has been logged for the data team "
     "(reference {ref}). Try changing the filters, or come back later."
 )
-
-
-def navigation_pages(role: str) -> list[st.Page]:
-    """The pages ``role`` may open; Progress is the default."""
-    return [
-        st.Page(
-            str(PAGES_DIR / PAGES[path][0]),
-            title=PAGES[path][1],
-            icon=PAGES[path][2],
-            url_path=path or None,
-            default=path == "",
-        )
-        for path in permitted_pages(role)
-    ]
 
 
 def sign_in_gate() -> None:

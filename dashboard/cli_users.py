@@ -31,7 +31,7 @@ PASSWORD_STDIN = typer.Option(
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
+    except (KeyError, OSError):  # no login name in some containers
         return "cli"
 
 

@@ -32,17 +32,26 @@ SEQUENTIAL = [[0.0, "#E8F1FA"], [0.5, "#56B4E9"], [1.0, "#08306B"]]
 def base_layout(
     fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 420
 ) -> go.Figure:
-    """Title stating the finding, labelled axes, no chart junk."""
+    """Title stating the finding (wrapped), labelled axes, legend below, no chart junk."""
+    legend_rows = 1 + len([t for t in fig.data if t.showlegend is not False]) // 3
     fig.update_layout(
+        # The page prints the title above the chart (where it wraps and is read out by
+        # screen readers); it stays in the figure for the full-screen view.
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         xaxis_title=x_title,
         yaxis_title=y_title,
         height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        margin={"l": 10, "r": 10, "t": 20, "b": 10},
         template="plotly_white",
         colorway=list(OKABE_ITO),
         font={"size": 13},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.18 if legend_rows < 3 else -0.25,
+            "xanchor": "left",
+            "x": 0,
+        },
         separators=".,",
     )
     return fig

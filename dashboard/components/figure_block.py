@@ -12,6 +12,11 @@ from dashboard.components.export import CSV_MIME, EXCEL_MIME, csv_exporter, exce
 from dashboard.session import PageContext
 
 
+def _escape(text: str) -> str:
+    """Text shown literally in Markdown (no emphasis, links or maths)."""
+    return re.sub(r"([\\`*_\[\]$<>#|~])", r"\\\1", text)
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "table"
 
@@ -59,10 +64,13 @@ def chart_with_table(
     table_height: int | None = None,
 ) -> None:
     """The chart (its title states the finding), its table beside it, and the downloads."""
+    title = fig.layout.title.text or ""
     chart_col, table_col = st.columns([3, 2], gap="medium")
     with chart_col:
+        if title:
+            st.markdown(f"**{_escape(title)}**")
         st.plotly_chart(
-            fig,
+            fig.update_layout(title={"text": None}),
             width="stretch",
             key=f"chart-{slug(name)}",
             config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},

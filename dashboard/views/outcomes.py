@@ -78,7 +78,13 @@ else:
 st.subheader("How forces originally closed the cases")
 orig = ask(outcomes.original_outcomes, context).with_columns(
     (pl.col("share") * 100).alias("percent"),
-    (pl.col("original_outcome") + " " + pl.col("label").fill_null("")).alias("outcome"),
+    (
+        pl.col("original_outcome")
+        + ": "
+        + pl.when(pl.col("label").str.len_chars() > 42)
+        .then(pl.col("label").str.slice(0, 40) + "…")
+        .otherwise(pl.col("label").fill_null(""))
+    ).alias("outcome"),
 )
 o = shown_table(
     orig.select("original_outcome", "label", "outcome_group", "referrals", "percent"),

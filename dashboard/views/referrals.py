@@ -144,7 +144,10 @@ if fvals.height and fvals["national_per_100k"][0] is not None:
     outside = fvals.filter(pl.col("position").str.starts_with("above 99.8"))
     if outside.height:
         names = ", ".join(short_names.get(f, f) for f in outside["force"].to_list()[:3])
-        ftitle = f"{outside.height} force(s) refer well above the national rate: {names}"
+        ftitle = (
+            f"{outside.height} of {fvals.height} forces refer well above the national "
+            f"rate of {national:.1f} per 100,000, among them {names}"
+        )
     else:
         ftitle = f"No force refers far above the national rate of {national:.1f} per 100,000"
     low, high = fvals["population"].min() * 0.8, fvals["population"].max() * 1.2

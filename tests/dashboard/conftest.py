@@ -1,0 +1,86 @@
+"""Fixtures for the dashboard tests: the hand-made store in a SQLite file, and an
+AppTest of the dashboard signed in with a role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import session
+from metrics.store import make_engine
+from tests.dashboard.store import insert_dashboard_store
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+VIEWS = {
+    "": "views/progress.py",
+    "referrals": "views/referrals.py",
+    "offences": "views/offences.py",
+    "outcomes": "views/outcomes.py",
+    "learning": "views/learning.py",
+    "data-quality": "views/data_quality.py",
+    "about": "views/about.py",
+}
+
+
+def _store(path: Path, synthetic: bool) -> str:
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    insert_dashboard_store(engine, synthetic=synthetic)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def synthetic_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _store(tmp_path_factory.mktemp("dash") / "synthetic.db", True)
+
+
+@pytest.fixture(scope="session")
+def real_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _store(tmp_path_factory.mktemp("dash") / "real.db", False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Streamlit's caches are process-wide: start every test with empty ones."""
+    monkeypatch.delenv(session.DEMO_ENV, raising=False)
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def open_page(monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str) -> Callable[..., AppTest]:
+    """``open_page(path, role)``: the dashboard signed in as ``role``, showing ``path``."""
+
+    def _open(
+        path: str,
+        role: str | None,
+        *,
+        url: str | None = None,
+        disclosure_off: bool = False,
+        query: dict[str, str] | None = None,
+    ) -> AppTest:
+        monkeypatch.setenv("BEACONPORT_DB_URL", url or synthetic_store_url)
+        at = AppTest.from_file(str(APP), default_timeout=30)
+        if role:
+            at.session_state[session.USER_KEY] = "tester"
+            at.session_state[session.ROLE_KEY] = role
+        if disclosure_off:
+            at.session_state[session.DISCLOSURE_OFF_KEY] = True
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        at.run()
+        if path:
+            at.switch_page(VIEWS[path])
+            at.run()
+        return at
+
+    return _open

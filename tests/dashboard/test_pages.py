@@ -1,0 +1,268 @@
+"""Every page under every role, through Streamlit's AppTest, against the hand-made store
+(tests/dashboard/store.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pandas as pd
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.auth import PAGE_ROLES, ROLES, may_view
+from metrics import progress, volumes
+from metrics.filters import Filters
+from metrics.frames import load_store
+from metrics.store import make_engine
+
+pytestmark = pytest.mark.sqlite
+
+PAGES = list(PAGE_ROLES)
+REFUSAL = "You do not have access to this page"
+OpenPage = Callable[..., AppTest]
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [
+        str(e.value)
+        for kind in ("markdown", "caption", "warning", "error", "info", "success")
+        for e in getattr(at, kind)
+    ]
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [(e.value, e.stack_trace) for e in at.exception]
+    assert not [e.value for e in at.error if "could not be drawn" in str(e.value)]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_under_every_role(
+    open_page: OpenPage, synthetic_store_url: str, page: str, role: str
+) -> None:
+    if may_view(role, page):
+        at = open_page(page, role)
+        _no_exception(at)
+        assert not any(REFUSAL in str(e.value) for e in at.error)
+        assert any("SYNTHETIC DATA" in str(w.value) for w in at.warning), "synthetic banner"
+        assert at.title, "page drew its title"
+        return
+    # Not in this role's navigation ...
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        open_page(page, role)
+    # ... and refused by the page itself when its file is run anyway.
+    from tests.dashboard.conftest import APP, VIEWS
+
+    at = AppTest.from_file(str(APP.parent / VIEWS[page]), default_timeout=30)
+    at.session_state["bp_role"] = role
+    at.run()
+    assert not at.exception
+    assert any(REFUSAL in str(e.value) for e in at.error)
+
+
+def test_navigation_shows_only_permitted_pages() -> None:
+    from dashboard.navigation import PAGES as NAV
+
+    assert list(NAV) == PAGES
+
+
+@pytest.mark.parametrize("role", ["oversight", "programme"])
+def test_page_refuses_wrong_role_before_computing(
+    monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str, role: str
+) -> None:
+    """Run the data-quality page file directly (as a crafted URL would): it refuses on
+    the server before reading anything."""
+    import metrics.store
+
+    def forbidden(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the page computed before checking the role")
+
+    monkeypatch.setattr(metrics.store, "read_quarantine", forbidden)
+    monkeypatch.setattr(metrics.store, "read_submissions", forbidden)
+    monkeypatch.setattr("dashboard.data.load_store", forbidden)
+    monkeypatch.setenv("BEACONPORT_DB_URL", synthetic_store_url)
+    from tests.dashboard.conftest import APP
+
+    at = AppTest.from_file(str(APP.parent / "views" / "data_quality.py"), default_timeout=30)
+    at.session_state["bp_role"] = role
+    at.run()
+    assert not at.exception
+    assert any(REFUSAL in str(e.value) for e in at.error)
+    assert not at.dataframe and not at.metric
+
+
+def test_signed_out_person_sees_only_the_sign_in_form(open_page: OpenPage) -> None:
+    at = open_page("", None)
+    _no_exception(at)
+    assert [t.value for t in at.text_input] == ["", ""]
+    assert not at.metric and not at.dataframe
+
+
+def test_sign_in_with_a_user(open_page: OpenPage, tmp_path) -> None:
+    from dashboard.auth import add_user
+    from tests.dashboard.store import insert_dashboard_store
+
+    url = f"sqlite:///{tmp_path / 'signin.db'}"
+    engine = make_engine(url)
+    insert_dashboard_store(engine)
+    add_user(engine, "olive", "oversight", "correct horse battery", actor="test")
+    at = open_page("", None, url=url)
+    at.text_input[0].input("olive")
+    at.text_input[1].input("wrong password!!")
+    at.button[0].click().run()
+    assert any("do not match" in str(e.value) for e in at.error)
+    at.text_input[1].input("correct horse battery")
+    at.button[0].click().run()
+    _no_exception(at)
+    assert at.title[0].value == "Progress of the review"
+    assert at.session_state["bp_role"] == "oversight"
+
+
+def _frames(url: str):
+    return load_store(make_engine(url))
+
+
+def test_progress_cards_equal_the_metrics(open_page: OpenPage, synthetic_store_url: str) -> None:
+    at = open_page("", "steward", disclosure_off=True)
+    _no_exception(at)
+    expected = progress.headline_figures(_frames(synthetic_store_url), Filters())
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Referrals received"] == f"{expected['referrals']:,}" == "14"
+    assert cards["Eligible"] == f"{expected['eligible']:,}"
+    assert cards["Awaiting decision"] == f"{expected['awaiting_decision']:,}"
+    assert cards["Forces referring"] == "3"
+
+
+def test_referrals_table_equals_the_metric(open_page: OpenPage, synthetic_store_url: str) -> None:
+    at = open_page("referrals", "admin", disclosure_off=True)
+    _no_exception(at)
+    expected = volumes.referrals_by_force(_frames(synthetic_store_url)).select(
+        "force", "region", "referrals", "per_100k"
+    )
+    shown = pl.from_pandas(at.dataframe[0].value)
+    assert shown["force"].to_list() == expected["force"].to_list()
+    assert shown["referrals"].to_list() == expected["referrals"].to_list() == [2, 7, 5][:0] or (
+        dict(zip(shown["force"], shown["referrals"], strict=True))
+        == {"Cleveland Police": 5, "Essex Police": 2, "Kent Police": 7}
+    )
+    assert any("Kent referred the most files: 7" in t for t in _texts(at))
+
+
+def test_url_filters_restrict_the_figures(open_page: OpenPage) -> None:
+    at = open_page("", "steward", disclosure_off=True, query={"force": "Kent Police"})
+    _no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Referrals received"] == "7"
+    assert at.query_params["force"] in ("Kent Police", ["Kent Police"])
+
+
+def test_filter_change_is_written_to_the_url(open_page: OpenPage) -> None:
+    at = open_page("", "steward", disclosure_off=True)
+    at.multiselect(key="filter_force").select("Essex Police").run()
+    _no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Referrals received"] == "2"
+    assert at.query_params["force"] in ("Essex Police", ["Essex Police"])
+
+
+SMALL = re.compile(r"^[1-4]$")
+NOT_COUNTS = ("per_100k", "percent", "days", "population", "year", "month", "share", "rate")
+
+
+def _small_counts_visible(at: AppTest) -> list[str]:
+    # Forces referring counts forces, not cases or people, and is shown as it is
+    # (metrics/report.py says the same for `report --suppress`).
+    found = [
+        f"metric {m.label}={m.value}"
+        for m in at.metric
+        if SMALL.match(str(m.value)) and m.label != "Forces referring"
+    ]
+    for df in at.dataframe:
+        frame: pd.DataFrame = df.value
+        for column in frame.columns:
+            if any(word in str(column) for word in NOT_COUNTS):
+                continue
+            for cell in frame[column].tolist():
+                if SMALL.match(str(cell).strip()):
+                    found.append(f"table column {column}={cell}")
+    return found
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("data-quality", "about")])
+def test_oversight_sees_no_count_from_1_to_4(open_page: OpenPage, page: str) -> None:
+    at = open_page(page, "oversight")
+    _no_exception(at)
+    assert _small_counts_visible(at) == []
+    assert any("Disclosure control is **on**" in t for t in _texts(at))
+
+
+def test_oversight_sees_essex_as_less_than_5(open_page: OpenPage) -> None:
+    at = open_page("referrals", "oversight")
+    table = pl.from_pandas(at.dataframe[0].value)
+    essex = table.filter(pl.col("force") == "Essex Police")
+    assert essex["referrals"].to_list() == ["<5"]
+    assert essex["per_100k"].to_list() == ["withheld"]
+
+
+def test_steward_may_switch_disclosure_off_and_is_warned(open_page: OpenPage) -> None:
+    at = open_page("referrals", "steward", disclosure_off=True)
+    assert any("Disclosure control is **off**" in str(e.value) for e in at.error)
+    assert _small_counts_visible(at)
+
+
+def test_programme_cannot_switch_disclosure_off(open_page: OpenPage) -> None:
+    at = open_page("referrals", "programme", disclosure_off=True)
+    assert not at.toggle
+    assert _small_counts_visible(at) == []
+
+
+def test_real_data_has_no_synthetic_banner(open_page: OpenPage, real_store_url: str) -> None:
+    at = open_page("", "steward", url=real_store_url)
+    _no_exception(at)
+    assert not any("SYNTHETIC" in str(w.value) for w in at.warning)
+
+
+def test_demo_mode_offers_a_role_switcher(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEACONPORT_DEMO", "1")
+    at = open_page("", None)
+    _no_exception(at)
+    switcher = at.selectbox(key="demo_role")
+    assert switcher.options == [
+        "Oversight viewer",
+        "Programme lead",
+        "Data steward",
+        "Administrator",
+    ]
+    switcher.select("steward").run()
+    assert at.session_state["bp_role"] == "steward"
+
+
+def test_demo_mode_refused_on_real_data(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch, real_store_url: str
+) -> None:
+    monkeypatch.setenv("BEACONPORT_DEMO", "1")
+    at = open_page("", None, url=real_store_url)
+    assert any("Demo mode is only allowed" in str(e.value) for e in at.error)
+    assert not at.metric
+
+
+def test_page_failure_is_a_plain_message(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(progress, "headline_progress", broken)
+    at = open_page("", "steward")
+    assert not at.exception
+    messages = [str(e.value) for e in at.error]
+    assert any("could not be drawn" in m for m in messages)
+    assert not any("secret detail" in m for m in messages)
+
+
+def test_downloads_are_offered_beside_tables(open_page: OpenPage) -> None:
+    at = open_page("referrals", "oversight")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("CSV") >= 4 and labels.count("Excel") >= 4
