@@ -1,0 +1,181 @@
+"""The dashboard in real headless Chromium: sign in, visit every page, change a filter,
+download a CSV, and save a screenshot of every page to docs/screenshots/.
+
+Starts ``beaconport dashboard`` on a free port against a store seeded with
+``beaconport seed`` (the synthetic demo data), as a user would. Fails on any Streamlit
+exception box.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+BEACONPORT = [str(Path(sys.executable).parent / "beaconport")]
+USER, PASSWORD = "e2e-steward", "correct horse battery staple"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+PAGES = [
+    ("Progress", "progress", ""),
+    ("Referral volumes", "referrals", "referrals"),
+    ("Offence types", "offences", "offences"),
+    ("Outcomes and timeliness", "outcomes", "outcomes"),
+    ("Learning themes", "learning", "learning"),
+    ("Data quality", "data-quality", "data-quality"),
+    ("Method and caveats", "about", "about"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(*args: str, stdin: str | None = None, env: dict[str, str]) -> None:
+    subprocess.run(
+        [*BEACONPORT, *args],
+        input=stdin,
+        text=True,
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A seeded store and ``beaconport dashboard`` serving it on a free port."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+    db = f"sqlite:///{tmp / 'demo.db'}"
+    _run("--db", db, "seed", "--out", str(tmp / "data"), env=env)
+    _run(
+        "--db",
+        db,
+        "users",
+        "add",
+        USER,
+        "--role",
+        "steward",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        env=env,
+    )
+    port = free_port()
+    log = open(tmp / "dashboard.log", "w")
+    server = subprocess.Popen(
+        [*BEACONPORT, "--db", db, "dashboard", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"dashboard did not start: {(tmp / 'dashboard.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def wait_idle(page: Any) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def assert_no_exception(page: Any, where: str) -> None:
+    boxes = page.locator("[data-testid='stException']")
+    assert boxes.count() == 0, f"{where}: {boxes.first.inner_text()[:500]}"
+
+
+def full_screenshot(page: Any, path: Path) -> None:
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=stMain]');"
+        " return m ? m.scrollHeight : 1000 }"
+    )
+    page.set_viewport_size({"width": 1440, "height": min(max(height, 900), 8000)})
+    page.wait_for_timeout(1200)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
+def test_sign_in_visit_every_page_filter_and_download(
+    dashboard_url: str, chromium_launch_options: dict[str, Any], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**chromium_launch_options)
+        page = browser.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+        page.goto(dashboard_url)
+        wait_idle(page)
+        page.get_by_label("User name").fill(USER)
+        page.get_by_role("textbox", name="Password").fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+        wait_idle(page)
+        assert page.get_by_text("do not match an active account").count() == 1
+
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        wait_idle(page)
+        page.wait_for_selector("h1:has-text('Progress of the review')", timeout=60_000)
+        assert_no_exception(page, "after sign-in")
+
+        for title, shot, path in PAGES:
+            page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+            wait_idle(page)
+            page.wait_for_url(f"{dashboard_url}/{path}*")
+            assert_no_exception(page, title)
+            assert page.get_by_text("SYNTHETIC DATA").count() >= 1, f"{title}: banner"
+            full_screenshot(page, SCREENSHOTS / f"{shot}.png")
+
+        # Change a filter: the figures change and the URL carries it.
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Referral volumes").first.click()
+        wait_idle(page)
+        force = page.locator("[data-testid='stMultiSelect']").filter(has_text="Force").first
+        force.locator("input").click()
+        force.locator("input").fill("Metropolitan Police Service")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        wait_idle(page)
+        assert "force=Metropolitan+Police+Service" in page.url, page.url
+        assert_no_exception(page, "after filter change")
+
+        # Download the first CSV on the page.
+        with page.expect_download() as info:
+            page.locator("[data-testid='stDownloadButton'] button", has_text="CSV").first.click()
+        target = tmp_path / "download.csv"
+        info.value.save_as(target)
+        first_line = target.read_text(encoding="utf-8-sig").splitlines()[0]
+        assert first_line.startswith("SYNTHETIC DATA")
+        assert_no_exception(page, "after download")
+        browser.close()
