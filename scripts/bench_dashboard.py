@@ -1,0 +1,150 @@
+"""Measure the dashboard in headless Chromium: first render and filter-change time per
+page, at 1,273 and 100,000 referrals (synthetic data from ``beaconport seed``).
+
+    .venv/bin/python scripts/bench_dashboard.py [--sizes 1273,100000] [--runs 3]
+
+For each size: seed a fresh SQLite store, start ``beaconport dashboard --demo`` on a
+free port, open every page in a new browser session (first render: navigation until
+Streamlit reports the script idle; the first page of a fresh server also pays for
+reading the store, reported separately), then pick a force in the sidebar filter and
+time until the page is idle again. Prints a Markdown table for docs/performance.md.
+Not a test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BEACONPORT = str(Path(sys.executable).parent / "beaconport")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+PAGES = ["", "referrals", "offences", "outcomes", "learning", "about"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_idle(page) -> None:
+    page.wait_for_timeout(50)
+    page.wait_for_selector(IDLE, timeout=300_000)
+
+
+def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, tuple[float, float]]]:
+    from playwright.sync_api import sync_playwright
+
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+    db = f"sqlite:///{workdir / f'bench-{size}.db'}"
+    forces = "23" if size < 10_000 else "44"
+    subprocess.run(
+        [
+            BEACONPORT,
+            "--db",
+            db,
+            "seed",
+            "--referrals",
+            str(size),
+            "--forces",
+            forces,
+            "--out",
+            str(workdir / f"data-{size}"),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [BEACONPORT, "--db", db, "dashboard", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    results: dict[str, tuple[float, float]] = {}
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            start = time.perf_counter()
+            page.goto(url)
+            wait_idle(page)
+            cold = time.perf_counter() - start
+            for path in PAGES:
+                firsts, changes = [], []
+                for _ in range(runs):
+                    page = browser.new_page(viewport={"width": 1440, "height": 900})
+                    start = time.perf_counter()
+                    page.goto(f"{url}/{path}")
+                    wait_idle(page)
+                    firsts.append(time.perf_counter() - start)
+                    box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Force")
+                    box.first.locator("input").click()
+                    box.first.locator("input").fill("Metropolitan Police Service")
+                    start = time.perf_counter()
+                    page.keyboard.press("Enter")
+                    wait_idle(page)
+                    changes.append(time.perf_counter() - start)
+                    page.close()
+                results[path or "progress"] = (
+                    statistics.median(firsts),
+                    statistics.median(changes),
+                )
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return cold, results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1273,100000")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        table = {}
+        for size in sizes:
+            cold, per_page = measure(size, args.runs, Path(tmp))
+            table[size] = per_page
+            print(f"{size:,} referrals: first page of a fresh server {cold:.2f} s", flush=True)
+    header = (
+        "| page | "
+        + " | ".join(f"first render, {s:,} | filter change, {s:,}" for s in sizes)
+        + " |"
+    )
+    print(header)
+    print("|---" * (1 + 2 * len(sizes)) + "|")
+    for page in [p or "progress" for p in PAGES]:
+        cells = " | ".join(f"{table[s][page][0]:.2f} s | {table[s][page][1]:.2f} s" for s in sizes)
+        print(f"| {page} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()
