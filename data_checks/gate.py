@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, and_, bindparam, delete, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from data_checks import cross_feed
@@ -36,7 +36,6 @@ from data_checks.suites import (
     EVENT_DATE_COLUMNS,
     REFERRAL_DATE_COLUMNS,
     RuleOutcome,
-    suite_for,
     validate_rows,
     with_day_numbers,
 )
@@ -163,7 +162,7 @@ def ingest_file(
             .cast(pl.Int64, strict=False)
             .alias(REPAIR_COLUMN)
         )
-    outcomes = validate_rows(frame, suite_for(feed, today))
+    outcomes = validate_rows(frame, feed, today)
     try:
         with engine.begin() as conn:
             step("storing")
@@ -550,8 +549,7 @@ def _store_referrals(
             pl.lit(1).alias("version"),
             pl.lit(now).alias("loaded_at"),
         )
-        for chunk in _frame_chunks(rows, 50_000):
-            conn.execute(referrals_t.insert(), chunk.to_dicts())
+        bulk_insert(conn, referrals_t, rows)
     if old_rows.height:
         _replace_referrals(conn, sid, old_rows, cols, now, result)
     ids = store.read_frame(
@@ -570,7 +568,7 @@ def _store_referrals(
         .unique()
     )
     if offences.height:
-        conn.execute(offences_t.insert(), offences.to_dicts())
+        bulk_insert(conn, offences_t, offences)
     # A row identical to the stored version changes nothing, but still counts as received.
     loaded = pl.concat([changed, unchanged.select(changed.columns)])
     _close_quarantine_by_key(conn, sid, loaded, result)
@@ -719,11 +717,10 @@ def _store_events(
     assessments = fresh.filter(pl.col("event") == "assessment_completed")
     others = fresh.filter(pl.col("event") != "assessment_completed")
     if others.height:
-        for chunk in _frame_chunks(others, 20000):
-            rows = chunk.select(
-                "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
-            ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at"))
-            conn.execute(events_t.insert(), rows.to_dicts())
+        rows = others.select(
+            "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
+        ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at"))
+        bulk_insert(conn, events_t, rows)
     if assessments.height:
         _store_assessments(conn, sid, assessments, stored, now)
     if REPAIR_COLUMN in good.columns:
@@ -745,15 +742,53 @@ def _store_events(
         _close_quarantine_by_repair(conn, sid, pl.concat([linked, repeats]), "event", result)
 
 
-def _frame_chunks(frame: pl.DataFrame, size: int):
-    for i in range(0, frame.height, size):
-        yield frame.slice(i, size)
+def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int = 50_000) -> None:
+    """Insert a frame's rows through the driver's executemany, with bound parameters.
+
+    The statement names only our own table and columns; every value is a parameter. On
+    SQLite, dates and times are bound as the ISO text SQLAlchemy itself stores.
+    """
+    if rows.height == 0:
+        return
+    cols = rows.columns
+    if conn.dialect.name == "sqlite":
+        rows = rows.with_columns(
+            [pl.col(c).dt.to_string("%Y-%m-%d") for c, t in rows.schema.items() if t == pl.Date]
+            + [
+                pl.col(c).dt.to_string("%Y-%m-%d %H:%M:%S.%6f")
+                for c, t in rows.schema.items()
+                if isinstance(t, pl.Datetime)
+            ]
+        )
+    marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+    if conn.dialect.paramstyle not in marks:
+        raise NotImplementedError(f"paramstyle {conn.dialect.paramstyle}")
+    mark = marks[conn.dialect.paramstyle]
+    prep = conn.dialect.identifier_preparer
+    # Identifiers are our schema's own, quoted; every value is a bound parameter.
+    names = ", ".join(prep.quote(c) for c in cols)
+    values = ", ".join([mark] * len(cols))
+    sql = f"INSERT INTO {prep.format_table(table)} ({names}) VALUES ({values})"  # noqa: S608
+    for i in range(0, rows.height, chunk):
+        conn.exec_driver_sql(sql, rows.slice(i, chunk).rows())
 
 
 def _store_assessments(
     conn: Connection, sid: int, assessments: pl.DataFrame, stored: pl.DataFrame, now: object
 ) -> None:
     """Only one ``assessment_completed`` per referral: a later one corrects it (kept in history)."""
+    has_stored = stored.filter(pl.col("event") == "assessment_completed")["referral_id"].implode()
+    first_only = assessments.filter(
+        ~pl.col("referral_id").is_in(has_stored) & (pl.len().over("referral_id") == 1)
+    )
+    bulk_insert(
+        conn,
+        events_t,
+        first_only.select(
+            "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
+        ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at")),
+    )
+    assessments = assessments.join(first_only.select("pos"), on="pos", how="anti")
     current = {
         r["referral_id"]: r
         for r in stored.filter(pl.col("event") == "assessment_completed").iter_rows(named=True)

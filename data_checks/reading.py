@@ -156,7 +156,6 @@ def _read_csv(text: str) -> tuple[list[str], pl.DataFrame]:
             new_columns=names,
             schema={n: pl.String for n in names},
             infer_schema=False,
-            missing_utf8_is_empty_string=False,
             truncate_ragged_lines=False,
             quote_char='"',
         )
@@ -166,7 +165,7 @@ def _read_csv(text: str) -> tuple[list[str], pl.DataFrame]:
         )
         if frame.height != _physical_lines(text) - 1:
             raise ValueError("multi-line cells: number the rows one by one")
-    except Exception:  # noqa: BLE001 - ragged rows or odd quoting: read them one by one
+    except (pl.exceptions.PolarsError, ValueError):  # ragged rows or cells spanning lines
         headers, body, numbers = _read_csv_slow(text)
         frame = _frame_from_rows(headers, body, numbers)
     return headers, frame

@@ -53,8 +53,8 @@ def frame_of(rows: list[dict[str, str]], columns: list[str]) -> pl.DataFrame:
 
 def both_engines(frame: pl.DataFrame, feed: str) -> None:
     suite = suite_for(feed, TODAY)
-    gx = validate_rows(frame, suite, engine="gx")
-    compiled = validate_rows(frame, suite, engine="polars")
+    gx = validate_rows(frame, feed, TODAY, engine="gx")
+    compiled = validate_rows(frame, feed, TODAY, engine="polars")
     # Great Expectations may report in another order; (rule, column) names each expectation.
     by_gx = {(o.rule, o.column): sorted(o.unexpected_rows) for o in gx}
     by_compiled = {(o.rule, o.column): sorted(o.unexpected_rows) for o in compiled}
@@ -134,7 +134,7 @@ def test_every_rule_is_exercised_by_a_hand_made_frame():
     both_engines(frame, "referrals")
     found = {
         o.rule
-        for o in validate_rows(frame, suite_for("referrals", TODAY), engine="polars")
+        for o in validate_rows(frame, "referrals", TODAY, engine="polars")
         if o.unexpected_rows
     }
     assert found == {
