@@ -1,0 +1,157 @@
+"""Benchmark ``beaconport ingest``: wall time, rows per second and peak memory.
+
+    .venv/bin/python scripts/bench_ingest.py [--sizes 1273,100000,1000000] [--write-docs]
+
+For each size it writes a synthetic referral return (one file per size above the
+default, the seed's 23 files at 1,273) and its events file, then runs the real command
+line, ``beaconport ingest referrals`` and ``beaconport ingest events``, in a fresh
+process against a fresh SQLite file, as a user would. Times are end to end (process
+start, imports, reading, checking, storing); peak memory is the child's maximum
+resident set size. With --write-docs the table replaces the "Ingestion" section of
+docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from metrics.synthetic import write_synthetic_dataset  # noqa: E402
+
+BP = Path(sys.executable).with_name("beaconport")
+
+
+def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MiB, and stdout of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0,):
+        raise SystemExit(f"{' '.join(args[:3])} failed ({proc.returncode}): {err.strip()[-500:]}")
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: each size runs in order,
+    # growing, so the value after a run is that run's peak (or an earlier larger one).
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return wall, peak, out
+
+
+def bench(size: int, work: Path) -> dict:
+    folder = work / f"n{size}"
+    forces = 23 if size == 1273 else 1
+    t0 = time.perf_counter()
+    ds = write_synthetic_dataset(folder, referrals=size, forces=forces)
+    gen = time.perf_counter() - t0
+    db = work / f"n{size}.db"
+    env = dict(os.environ, BEACONPORT_DB_URL=f"sqlite:///{db}", GX_ANALYTICS_ENABLED="false")
+    ref_args = [str(BP), "ingest", "referrals", "--quiet", "--json", *map(str, ds.referral_files)]
+    ref_wall, ref_peak, _ = run_child(ref_args, env)
+    ev_args = [str(BP), "ingest", "events", "--quiet", "--json", *map(str, ds.event_files)]
+    ev_wall, ev_peak, _ = run_child(ev_args, env)
+    events = ds.expected["events"]
+    return {
+        "size": size,
+        "files": len(ds.referral_files),
+        "events": events,
+        "generate_s": gen,
+        "ref_s": ref_wall,
+        "ref_rate": size / ref_wall,
+        "ref_peak": ref_peak,
+        "ev_s": ev_wall,
+        "ev_rate": events / ev_wall,
+        "ev_peak": ev_peak,
+    }
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"SQLite file store; load average {load:.1f} at the start"
+    )
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| referral rows | files | referrals: seconds | referrals: rows/s | peak MiB | events | events: seconds | events: rows/s | peak MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['size']:,} | {r['files']} | {r['ref_s']:.1f} | {r['ref_rate']:,.0f} | {r['ref_peak']:,.0f} "
+            f"| {r['events']:,} | {r['ev_s']:.1f} | {r['ev_rate']:,.0f} | {r['ev_peak']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(text: str) -> None:
+    path = ROOT / "docs" / "performance.md"
+    doc = path.read_text() if path.exists() else "# Performance\n"
+    section = f"## Ingestion\n\n{text}\n"
+    pattern = re.compile(r"## Ingestion\n.*?(?=\n## |\Z)", re.S)
+    doc = (
+        pattern.sub(lambda _m: section.rstrip("\n"), doc)
+        if pattern.search(doc)
+        else doc.rstrip("\n") + "\n\n" + section
+    )
+    path.write_text(doc)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1273,100000,1000000")
+    ap.add_argument("--write-docs", action="store_true")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="beaconport-bench-"))
+    header = machine()
+    try:
+        results = []
+        for size in sizes:
+            r = bench(size, work)
+            results.append(r)
+            print(
+                f"{size:>9,} referrals: {r['ref_s']:6.1f} s ({r['ref_rate']:,.0f} rows/s, {r['ref_peak']:,.0f} MiB); "
+                f"{r['events']:,} events: {r['ev_s']:.1f} s ({r['ev_rate']:,.0f} rows/s)",
+                flush=True,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    text = (
+        f"Measured {date.today().isoformat()} by `scripts/bench_ingest.py` on {header}.\n\n"
+        "End to end: a fresh `beaconport ingest` process per feed, from process start to exit, "
+        "against a fresh SQLite file (reading, Great Expectations or its compiled form, "
+        "eligibility, storing in one transaction per file). 1,273 is the default seed's "
+        "23 files; the larger sizes are one return each. Peak memory is the largest resident set "
+        "of the child processes so far.\n\n" + table(results)
+    )
+    print(text)
+    if args.write_docs:
+        write_docs(text)
+
+
+if __name__ == "__main__":
+    main()
