@@ -11,7 +11,7 @@ import os
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import typer  # noqa: E402
+import typer
 
 app = typer.Typer(
     name="beaconport",
@@ -49,7 +49,7 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def get_engine(db: str | None = None):  # noqa: ANN201
+def get_engine(db: str | None = None):
     """The store's engine, with a one-line error when the database cannot be opened."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -74,6 +74,11 @@ def _redact(url: str) -> str:
 
 
 # Sub-commands are defined in their own modules and registered here.
-from dashboard import cli_dashboard, cli_ingest, cli_users  # noqa: E402,F401
-from dashboard import cli_report  # noqa: E402,F401
-from dashboard import cli_check, cli_quarantine  # noqa: E402,F401
+from dashboard import (  # noqa: E402,F401
+    cli_check,
+    cli_dashboard,
+    cli_ingest,
+    cli_quarantine,
+    cli_report,
+    cli_users,
+)
