@@ -47,3 +47,11 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .test-services demo.db demo-data
+
+## screenshots: refresh docs/screenshots/ with the browser test, which seeds its own
+## synthetic demo store and starts the dashboard on it (a plain test run writes them
+## to test-artifacts/screenshots/ instead, so the work tree stays clean)
+.PHONY: screenshots
+screenshots: install
+	BEACONPORT_SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest -q -p no:cacheprovider \
+		-m browser tests/e2e/test_dashboard_browser.py

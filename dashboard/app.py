@@ -29,7 +29,11 @@ from dashboard.auth import (  # noqa: E402
     record_sign_out,
     verify_password,
 )
-from dashboard.components.banners import page_banners  # noqa: E402
+from dashboard.components.banners import (  # noqa: E402
+    PAGE_FAILED_MESSAGE,
+    STORE_FAILED_MESSAGE,
+    page_banners,
+)
 from dashboard.components.filters import sidebar_filters  # noqa: E402
 from dashboard.navigation import navigation_pages  # noqa: E402
 
@@ -41,10 +45,6 @@ ROLE_LABELS = {
     "steward": "Data steward",
     "admin": "Administrator",
 }
-ERROR_MESSAGE = (
-    "Sorry, this page could not be drawn. The error has been logged for the data team "
-    "(reference {ref}). Try changing the filters, or come back later."
-)
 
 
 def sign_in_gate() -> None:
@@ -121,7 +121,7 @@ def run_page(page: st.Page) -> None:
     except Exception:
         ref = uuid.uuid4().hex[:8]
         log.exception("page %r failed (reference %s)", page.url_path, ref)
-        st.error(ERROR_MESSAGE.format(ref=ref))
+        st.error(PAGE_FAILED_MESSAGE.format(ref=ref))
 
 
 def main() -> None:
@@ -137,10 +137,7 @@ def main() -> None:
     except Exception:
         ref = uuid.uuid4().hex[:8]
         log.exception("cannot open the store (reference %s)", ref)
-        st.error(
-            f"The dashboard cannot open its database (reference {ref}). "
-            "Ask the data team to check the server log."
-        )
+        st.error(STORE_FAILED_MESSAGE.format(ref=ref))
         st.stop()
     if base.demo:
         demo_gate(base.origin)

@@ -18,6 +18,17 @@ DISCLOSURE_ON = (
     "Disclosure control is **on**: counts from 1 to 4 are shown as <5, and figures from "
     "which they could be worked out are withheld."
 )
+#: What a person sees when a page fails (the traceback goes to the server log only).
+#: Tests look for :data:`PAGE_FAILED` and :data:`STORE_FAILED` on every page.
+PAGE_FAILED = "Sorry, this page could not be drawn."
+PAGE_FAILED_MESSAGE = (
+    PAGE_FAILED + " The error has been logged for the data team (reference {ref}). "
+    "Try changing the filters, or come back later."
+)
+STORE_FAILED = "The dashboard cannot open its database"
+STORE_FAILED_MESSAGE = (
+    STORE_FAILED + " (reference {ref}). Ask the data team to check the server log."
+)
 DISCLOSURE_OFF = (
     "Disclosure control is **off**: you are seeing unsuppressed figures, including counts "
     "from 1 to 4. Do not share this view or its exports outside the review's data team."

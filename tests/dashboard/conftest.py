@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import session
+from dashboard.components.banners import PAGE_FAILED, STORE_FAILED
 from metrics.store import make_engine
 from tests.dashboard.store import insert_dashboard_store
 
@@ -56,9 +57,25 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     st.cache_resource.clear()
 
 
+def page_failures(at: AppTest) -> list[str]:
+    """The app's own failure messages on the page ("Sorry, this page could not be drawn",
+    "cannot open its database") and any Streamlit exception box."""
+    found = [str(e.value) for e in at.error if PAGE_FAILED in str(e.value)]
+    found += [str(e.value) for e in at.error if STORE_FAILED in str(e.value)]
+    found += [f"exception: {e.value}" for e in at.exception]
+    return found
+
+
 @pytest.fixture
-def open_page(monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str) -> Callable[..., AppTest]:
-    """``open_page(path, role)``: the dashboard signed in as ``role``, showing ``path``."""
+def open_page(
+    monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str
+) -> Iterator[Callable[..., AppTest]]:
+    """``open_page(path, role)``: the dashboard signed in as ``role``, showing ``path``.
+
+    Fails the test when the page shows the app's failure message, on opening and again
+    at the end of the test (after any clicks), unless ``expect_failure=True``.
+    """
+    opened: list[AppTest] = []
 
     def _open(
         path: str,
@@ -67,6 +84,7 @@ def open_page(monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str) -> Call
         url: str | None = None,
         disclosure_off: bool = False,
         query: dict[str, str] | None = None,
+        expect_failure: bool = False,
     ) -> AppTest:
         monkeypatch.setenv("BEACONPORT_DB_URL", url or synthetic_store_url)
         at = AppTest.from_file(str(APP), default_timeout=30)
@@ -79,8 +97,14 @@ def open_page(monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str) -> Call
             at.query_params[key] = value
         at.run()
         if path:
+            assert not page_failures(at), page_failures(at)
             at.switch_page(VIEWS[path])
             at.run()
+        if not expect_failure:
+            assert not page_failures(at), page_failures(at)
+            opened.append(at)
         return at
 
-    return _open
+    yield _open
+    for at in opened:
+        assert not page_failures(at), page_failures(at)

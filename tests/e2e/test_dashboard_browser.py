@@ -1,9 +1,15 @@
 """The dashboard in real headless Chromium: sign in, visit every page, change a filter,
-download a CSV, and save a screenshot of every page to docs/screenshots/.
+download a CSV, and save a screenshot of every page.
 
 Starts ``beaconport dashboard`` on a free port against a store seeded with
 ``beaconport seed`` (the synthetic demo data), as a user would. Fails on any Streamlit
-exception box.
+exception box, on the app's own failure message ("Sorry, this page could not be
+drawn ... (reference ...)") on any page, and on a page failure in the server's log.
+
+Screenshots go to ``test-artifacts/screenshots/`` (ignored by git), so a test run
+leaves the work tree clean. ``make screenshots`` sets
+``BEACONPORT_SCREENSHOT_DIR=docs/screenshots`` to refresh the documentation's
+(a relative directory is taken from the repository's root).
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ from typing import Any
 
 import pytest
 
+from dashboard.components.banners import PAGE_FAILED, STORE_FAILED
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOT_ENV = "BEACONPORT_SCREENSHOT_DIR"
+DEFAULT_SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 BEACONPORT = [str(Path(sys.executable).parent / "beaconport")]
 USER, PASSWORD = "e2e-steward", "correct horse battery staple"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -36,6 +45,15 @@ PAGES = [
     ("Data quality", "data-quality", "data-quality"),
     ("Method and caveats", "about", "about"),
 ]
+
+
+def screenshot_dir() -> Path:
+    """Where the screenshots go: ``$BEACONPORT_SCREENSHOT_DIR`` or test-artifacts/."""
+    chosen = os.environ.get(SCREENSHOT_ENV)
+    if not chosen:
+        return DEFAULT_SCREENSHOTS
+    path = Path(chosen)
+    return path if path.is_absolute() else REPO / path
 
 
 def free_port() -> int:
@@ -57,7 +75,12 @@ def _run(*args: str, stdin: str | None = None, env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e-log") / "dashboard.log"
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory, server_log: Path) -> Iterator[str]:
     """A seeded store and ``beaconport dashboard`` serving it on a free port."""
     tmp = tmp_path_factory.mktemp("e2e")
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
@@ -76,7 +99,7 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env=env,
     )
     port = free_port()
-    log = open(tmp / "dashboard.log", "w")
+    log = open(server_log, "w")
     server = subprocess.Popen(
         [*BEACONPORT, "--db", db, "dashboard", "--port", str(port)],
         stdout=log,
@@ -94,9 +117,7 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"dashboard did not start: {(tmp / 'dashboard.log').read_text()[-2000:]}"
-                )
+                raise RuntimeError(f"dashboard did not start: {server_log.read_text()[-2000:]}")
             time.sleep(0.3)
         yield url
     finally:
@@ -112,8 +133,12 @@ def wait_idle(page: Any) -> None:
 
 
 def assert_no_exception(page: Any, where: str) -> None:
+    """No Streamlit exception box, and none of the app's own failure messages."""
     boxes = page.locator("[data-testid='stException']")
     assert boxes.count() == 0, f"{where}: {boxes.first.inner_text()[:500]}"
+    for message in (PAGE_FAILED, STORE_FAILED):
+        shown = page.get_by_text(message)
+        assert shown.count() == 0, f"{where}: {shown.first.inner_text()[:500]}"
 
 
 def full_screenshot(page: Any, path: Path) -> None:
@@ -128,11 +153,15 @@ def full_screenshot(page: Any, path: Path) -> None:
 
 
 def test_sign_in_visit_every_page_filter_and_download(
-    dashboard_url: str, chromium_launch_options: dict[str, Any], tmp_path: Path
+    dashboard_url: str,
+    server_log: Path,
+    chromium_launch_options: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots = screenshot_dir()
+    screenshots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(**chromium_launch_options)
         page = browser.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
@@ -156,7 +185,7 @@ def test_sign_in_visit_every_page_filter_and_download(
             page.wait_for_url(f"{dashboard_url}/{path}*")
             assert_no_exception(page, title)
             assert page.get_by_text("SYNTHETIC DATA").count() >= 1, f"{title}: banner"
-            full_screenshot(page, SCREENSHOTS / f"{shot}.png")
+            full_screenshot(page, screenshots / f"{shot}.png")
 
         # Change a filter: the figures change and the URL carries it.
         page.locator("[data-testid='stSidebarNav'] a", has_text="Referral volumes").first.click()
@@ -179,3 +208,6 @@ def test_sign_in_visit_every_page_filter_and_download(
         assert first_line.startswith("SYNTHETIC DATA")
         assert_no_exception(page, "after download")
         browser.close()
+    # A failure the page caught is logged with its traceback and a reference.
+    failures = [line for line in server_log.read_text().splitlines() if "(reference " in line]
+    assert not failures, failures
