@@ -269,7 +269,31 @@ EVENT_COLUMNS: tuple[str, ...] = (
 
 
 def _first_date(event: str, name: str) -> pl.Expr:
-    return pl.col("event_date").filter(pl.col("event") == event).min().alias(name)
+    # ``when/then`` before the aggregation keeps it on Polars' fast group-by path (an
+    # expression such as ``filter`` inside ``agg`` is evaluated group by group).
+    return pl.when(pl.col("event") == event).then(pl.col("event_date")).min().alias(name)
+
+
+def _sorted_distinct_lists(pairs: pl.LazyFrame, key: str, value: str, name: str) -> pl.LazyFrame:
+    """Per ``key``, the distinct values of ``value`` as a sorted list (a null first).
+
+    Sorting the rows by a small integer rank of the values (there are few distinct
+    ones: codes, groups, themes) and gathering each group in row order is several times
+    faster than sorting strings row by row or sorting each group's list.
+    """
+    pairs = pairs.select(key, value).unique()
+    ranks = (
+        pairs.select(pl.col(value).unique().sort(nulls_last=False))
+        .with_row_index("_rank")
+        .select(value, "_rank")
+    )
+    return (
+        pairs.join(ranks, on=value, how="left", nulls_equal=True)
+        .sort("_rank", maintain_order=True)
+        # a group keeps its rows' order, so each list comes out sorted
+        .group_by(key)
+        .agg(pl.col(value).alias(name))
+    )
 
 
 def _with_event_columns(referrals: pl.LazyFrame, events: pl.LazyFrame) -> pl.LazyFrame:
@@ -277,77 +301,94 @@ def _with_event_columns(referrals: pl.LazyFrame, events: pl.LazyFrame) -> pl.Laz
     is_decision = pl.col("event") == "assessment_completed"
     per_referral = events.group_by("referral_id").agg(
         _first_date("assessment_started", "assessment_started_date"),
-        pl.col("detail")
-        .filter(is_decision)
-        .sort_by(pl.col("event_date").filter(is_decision))
-        # the store keeps one current decision; the latest wins if there were more
-        .last()
-        .alias("decision"),
-        pl.col("event_date").filter(is_decision).max().alias("decision_date"),
+        pl.when(is_decision).then(pl.col("event_date")).max().alias("decision_date"),
         _first_date("reinvestigation_started", "reinvestigation_started_date"),
         _first_date("suspect_charged", "charged_date"),
         _first_date("suspect_convicted", "convicted_date"),
         _first_date("misconduct_referral", "misconduct_date"),
         (pl.col("event") == "victim_contacted").sum().cast(pl.Int64).alias("victim_contacts"),
         (pl.col("event") == "acknowledgement_given").sum().cast(pl.Int64).alias("acknowledgements"),
-        pl.col("detail")
-        .filter(pl.col("event") == "learning_theme")
-        .unique()
-        .sort()
-        .alias("themes"),
     )
-    return referrals.join(
-        per_referral.rename({"referral_id": "id"}), on="id", how="left"
-    ).with_columns(
+    # the store keeps one current decision; the latest wins if there were more (a
+    # stable sort, so of several on the same day the last stored)
+    decisions = (
+        events.filter(is_decision)
+        .select("referral_id", "event_date", pl.col("detail").alias("decision"))
+        .sort("event_date", maintain_order=True)
+        .group_by("referral_id")
+        .agg(pl.col("decision").last())
+    )
+    themes = _sorted_distinct_lists(
+        events.filter(pl.col("event") == "learning_theme"), "referral_id", "detail", "themes"
+    )
+    joined = referrals
+    for frame in (per_referral, decisions, themes):
+        joined = joined.join(
+            frame.rename({"referral_id": "id"}), on="id", how="left", maintain_order="left"
+        )
+    return joined.with_columns(
         pl.col("victim_contacts").fill_null(0),
         pl.col("acknowledgements").fill_null(0),
         pl.col("themes").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-    )
+    ).select(*referrals.collect_schema().names(), *EVENT_COLUMNS)
 
 
 def prepare_frames(tables: StoreTables) -> StoreFrames:
     """Add the derived columns (region, population, offence groups, rape flag, event
-    dates and decision) once, so every figure is a cheap query over the result."""
+    dates and decision) once, so every figure is a cheap query over the result.
+
+    Everything is computed in one ``collect`` and the result kept in memory: each
+    figure then runs over the cached frame (``StoreFrames.referrals`` is that frame's
+    ``.lazy()``), never over the raw tables again.
+    """
     codes = reference.offence_codes().select("code", pl.col("group").alias("offence_group"), "rape")
-    per_referral_codes = (
+    offences = (
         tables.offences.lazy()
         .with_columns(pl.col("code").str.strip_chars().str.to_uppercase())
         .join(codes.lazy(), on="code", how="left")
-        .group_by("referral_id")
-        .agg(
-            pl.col("code").unique().sort().alias("codes"),
-            pl.col("offence_group").drop_nulls().unique().sort().alias("offence_groups"),
-            pl.col("rape").fill_null(False).any().alias("involves_rape"),
-        )
-        .rename({"referral_id": "id"})
+    )
+    rape = offences.group_by("referral_id").agg(
+        pl.col("rape").fill_null(False).any().alias("involves_rape")
+    )
+    code_lists = _sorted_distinct_lists(offences, "referral_id", "code", "codes")
+    group_lists = _sorted_distinct_lists(
+        offences.filter(pl.col("offence_group").is_not_null()),
+        "referral_id",
+        "offence_group",
+        "offence_groups",
     )
     force_info = reference.forces().select(pl.col("name").alias("force"), "region", "population")
     empty_list = pl.lit([], dtype=pl.List(pl.String))
-    referrals = (
-        tables.referrals.lazy()
-        .join(force_info.lazy(), on="force", how="left")
-        .join(per_referral_codes, on="id", how="left")
-        .with_columns(
-            pl.col("codes").fill_null(empty_list),
-            pl.col("offence_groups").fill_null(empty_list),
-            pl.col("involves_rape").fill_null(False),
-            pl.when(pl.col("eligible"))
-            .then(empty_list)
-            .otherwise(
-                pl.col("ineligibility_reasons")
-                .fill_null("")
-                .str.replace_all(",", ";")
-                .str.split(";")
-                .list.eval(pl.element().str.strip_chars())
-                .list.filter(pl.element() != "")
-            )
-            .alias("ineligible_reasons"),
+    referrals = tables.referrals.lazy().join(force_info.lazy(), on="force", how="left")
+    for frame in (code_lists, group_lists, rape):
+        referrals = referrals.join(frame.rename({"referral_id": "id"}), on="id", how="left")
+    reasons = pl.col("ineligibility_reasons").fill_null("")
+    referrals = referrals.with_columns(
+        pl.col("codes").fill_null(empty_list),
+        pl.col("offence_groups").fill_null(empty_list),
+        pl.col("involves_rape").fill_null(False),
+        pl.when(pl.col("eligible"))
+        .then(empty_list)
+        .otherwise(
+            reasons.str.replace_all(",", ";")
+            .str.split(";")
+            .list.eval(pl.element().str.strip_chars())
+            .list.filter(pl.element() != "")
         )
-        .drop("ineligibility_reasons")
+        .alias("ineligible_reasons"),
+    ).select(
+        *(c for c in tables.referrals.columns if c != "ineligibility_reasons"),
+        "region",
+        "population",
+        "codes",
+        "offence_groups",
+        "involves_rape",
+        "ineligible_reasons",
     )
-    events = tables.events.lazy()
-    referrals = _with_event_columns(referrals, events).sort("id")
-    (referrals_df,) = pl.collect_all([referrals])
+    referrals = _with_event_columns(referrals, tables.events.lazy()).sort("id")
+    # joins and group-bys over a few hundred thousand rows: the in-memory engine is
+    # faster here than the streaming default (measured in scripts/bench_metrics.py)
+    referrals_df = referrals.collect(engine="in-memory")
     latest = [
         tables.referrals["referral_date"].max(),
         tables.events["event_date"].max(),
