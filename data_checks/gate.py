@@ -162,13 +162,11 @@ def ingest_file(
             .cast(pl.Int64, strict=False)
             .alias(REPAIR_COLUMN)
         )
-    outcomes = validate_rows(frame, feed, today)
     try:
+        outcomes = validate_rows(frame, feed, today)
         with engine.begin() as conn:
             step("storing")
             result = _load(conn, table, frame, feed, outcomes, today, criteria, synthetic, actor)
-    except RejectedFile:
-        raise
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise LoadFailed(

@@ -400,7 +400,9 @@ def test_repair_route_links_by_quarantine_id(engine, tmp_path):
     assert q["status"].to_list() == ["resolved"]
 
 
-@pytest.mark.parametrize("where", ["_quarantine", "_replace_referrals", "_record_validation"])
+@pytest.mark.parametrize(
+    "where", ["validate_rows", "_quarantine", "_replace_referrals", "_record_validation"]
+)
 def test_a_failure_mid_load_leaves_the_database_as_it_was(engine, tmp_path, monkeypatch, where):
     load(engine, write_csv(tmp_path / "v1.csv", [referral(), referral(force_referral_id="K-2")]))
     before = table_counts(engine)
