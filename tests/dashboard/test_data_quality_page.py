@@ -1,0 +1,243 @@
+"""The /data-quality page through AppTest, against the hand-made store
+(tests/dashboard/store.py): its figures equal the data_checks functions' output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from data_checks.quality import quality_scores
+from data_checks.quality_checks import check_results, check_runs
+from data_checks.quarantine import (
+    QuarantineFilters,
+    export_quarantined,
+    list_quarantined,
+    quarantine_reason_counts,
+)
+from metrics.store import audit_t, make_engine
+from tests.dashboard.store import insert_dashboard_store
+
+pytestmark = pytest.mark.sqlite
+
+OpenPage = Callable[..., AppTest]
+SCORES = [
+    "validity_score",
+    "completeness_score",
+    "timeliness_score",
+    "consistency_score",
+    "uniqueness_score",
+    "overall_score",
+    "grade",
+]
+REFUSAL = "You do not have access to this page"
+
+
+def _table(at: AppTest, *columns: str) -> pl.DataFrame:
+    """The first table on the page whose columns start with ``columns``."""
+    for df in at.dataframe:
+        frame: pd.DataFrame = df.value
+        if list(frame.columns[: len(columns)]) == list(columns):
+            return pl.from_pandas(frame)
+    raise AssertionError(f"no table with columns {columns}")
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join(
+        str(e.value)
+        for kind in ("markdown", "caption", "info", "success", "warning")
+        for e in getattr(at, kind)
+    )
+
+
+def _same(shown: pl.DataFrame, expected: pl.DataFrame) -> None:
+    assert shown.columns == expected.columns
+    for c in expected.columns:
+        assert shown[c].to_list() == expected[c].to_list(), c
+
+
+@pytest.fixture
+def fresh_store(tmp_path: Path) -> str:
+    """A store of its own, for tests that record a validation run."""
+    url = f"sqlite:///{tmp_path / 'dq.db'}"
+    engine = make_engine(url)
+    insert_dashboard_store(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize("role", ["steward", "admin"])
+def test_scorecards_equal_quality_scores(
+    open_page: OpenPage, synthetic_store_url: str, role: str
+) -> None:
+    at = open_page("data-quality", role)
+    engine = make_engine(synthetic_store_url)
+    national = quality_scores(engine, by="national")
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Overall quality score"] == f"{national['overall_score'][0]:.1f}"
+    assert cards["Grade"] == national["grade"][0]
+    assert cards["Open quarantined rows"] == "1"
+    assert cards["Latest check"] == "never run"
+
+    by_force = quality_scores(engine, by="force").select("force", *SCORES)
+    _same(_table(at, "force", "validity_score"), by_force)
+    assert by_force["force"].to_list() == ["Cleveland Police", "Essex Police", "Kent Police"]
+
+    by_month = quality_scores(engine, by="month").select(
+        pl.col("month").dt.strftime("%Y-%m"), *SCORES
+    )
+    _same(_table(at, "month", "validity_score"), by_month)
+
+    # The heatmap prints every score in its cell; its title states the finding.
+    heat = next(c for c in at.get("plotly_chart") if '"heatmap"' in c.proto.spec)
+    cells = json.loads(heat.proto.spec)["data"][0]
+    assert cells["y"] == ["Cleveland", "Essex", "Kent"]
+    assert cells["text"][2] == ["96.3", "0.0", "100.0", "100.0", "100.0", "79.3 (D)"]
+    text = _texts(at)
+    assert "Completeness is the weakest dimension nationally" in text
+    assert "Kent scores lowest overall (79.3, grade D)" in text
+    assert "not disclosure-controlled" in text
+    assert "No validation run is stored yet" in text
+
+
+@pytest.mark.parametrize("role", ["steward", "admin"])
+def test_quarantine_equals_list_quarantined(
+    open_page: OpenPage, synthetic_store_url: str, role: str
+) -> None:
+    at = open_page("data-quality", role)
+    engine = make_engine(synthetic_store_url)
+    expected = list_quarantined(engine)
+    shown = _table(at, "quarantine_id", "feed")
+    assert shown["quarantine_id"].to_list() == expected["quarantine_id"].to_list() == [1]
+    assert shown["reasons"].to_list() == expected["reasons"].to_list()
+    assert shown["force_referral_id"].to_list() == ["=HYPERLINK(1)"]
+
+    counts = quarantine_reason_counts(engine)
+    by_reason = _table(at, "reason", "rows")
+    assert dict(zip(by_reason["reason"], by_reason["rows"], strict=True)) == {"missing_value": 1}
+    assert int(counts["rows"].sum()) == 1
+    assert "Most common reason: missing_value (1 of 1 open rows)" in _texts(at).replace("\\", "")
+    detail = _table(at, "feed", "force", "reason", "rows")
+    assert detail["reason"].to_list() == counts["reason"].to_list()
+
+    # Filters: a reason no open row has leaves the force filter; a force filter keeps Kent.
+    at.selectbox(key="dq-force").select("Kent Police").run()
+    assert _table(at, "quarantine_id", "feed").height == (
+        list_quarantined(engine, QuarantineFilters(force="Kent Police")).height
+    )
+    at.selectbox(key="dq-file").select("referrals.csv").run()
+    assert _table(at, "quarantine_id", "feed")["quarantine_id"].to_list() == [1]
+    assert "beaconport quarantine repair FILE --feed referrals" in _texts(at)
+
+
+def test_repair_export_is_export_quarantined(
+    open_page: OpenPage,
+    synthetic_store_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The bytes are built on click (a deferred download): keep what each button holds.
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    held: dict[str, Callable[[], bytes]] = {}
+    original = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        held[str(file_name)] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    at = open_page("data-quality", "steward")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Referrals for repair (1 row, CSV)" in labels
+    events = next(b for b in at.get("download_button") if b.proto.label.startswith("Events"))
+    assert events.proto.label == "Events for repair (0 rows, CSV)" and events.proto.disabled
+    served = held["beaconport-quarantine-referrals-SYNTHETIC.csv"]()
+    export_quarantined(make_engine(synthetic_store_url), tmp_path / "r.csv", "referrals")
+    assert served == (tmp_path / "r.csv").read_bytes()
+    text = served.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in text and "SYNTHETIC" in text
+
+
+def test_run_the_checks_now(
+    open_page: OpenPage, fresh_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page("data-quality", "steward", url=fresh_store)
+    at.button(key="run-checks").click().run()
+    engine = make_engine(fresh_store)
+    runs = check_runs(engine)
+    assert runs.height == 1
+    run_id = int(runs["run_id"][0])
+    assert any(f"Run {run_id} recorded" in str(s.value) for s in at.success)
+    with engine.connect() as conn:
+        actors = conn.execute(
+            select(audit_t.c.actor).where(audit_t.c.action == "quality_check")
+        ).all()
+    assert [a for (a,) in actors] == ["tester"]
+
+    shown_runs = _table(at, "run_id", "started_at")
+    assert shown_runs["run_id"].to_list() == runs["run_id"].to_list()
+    assert shown_runs["failed_warning"].to_list() == runs["failed_warning"].to_list()
+
+    expected = check_results(engine, run_id)
+    shown = _table(at, "check", "severity", "dimension", "description")
+    assert shown["check"].to_list() == expected["check"].to_list()
+    assert shown["description"].to_list() == expected["description"].to_list()
+    assert shown["rows_failing"].to_list() == expected["unexpected_count"].to_list()
+    assert shown["result"].to_list() == [
+        "passed" if s else "failed" for s in expected["success"].to_list()
+    ]
+    cards = {m.label: m.value for m in at.metric}
+    assert cards[f"Latest check (run {run_id})"] == ("passed" if runs["success"][0] else "failed")
+    failed = expected.filter(~pl.col("success"))
+    assert (
+        f"{failed.height} of {expected.height} checks failed in run {run_id}" in _texts(at)
+        if failed.height
+        else f"Every one of the {expected.height} checks" in _texts(at)
+    )
+    by_force = check_results(engine, run_id, by_force=True)
+    if by_force.height:
+        assert _table(at, "force", "check")["check"].to_list() == by_force["check"].to_list()
+
+    at.toggle(key="dq-failed-only").set_value(True).run()
+    assert _table(at, "check", "severity").height == failed.height
+
+
+@pytest.mark.parametrize("role", ["oversight", "programme"])
+def test_refused_for_oversight_and_programme(
+    monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str, role: str
+) -> None:
+    """Run the page file directly: refused before any quality function is called."""
+    import data_checks.quality
+    import data_checks.quality_checks
+    import data_checks.quarantine
+
+    def forbidden(*_a: object, **_k: object) -> None:
+        raise AssertionError("the page computed before checking the role")
+
+    for module, name in (
+        (data_checks.quality, "QualityInputs"),
+        (data_checks.quality, "quality_scores_of"),
+        (data_checks.quality_checks, "check_runs"),
+        (data_checks.quality_checks, "check_results"),
+        (data_checks.quality_checks, "run_checks"),
+        (data_checks.quarantine, "list_quarantined"),
+        (data_checks.quarantine, "quarantine_reason_counts"),
+        (data_checks.quarantine, "export_quarantined"),
+    ):
+        monkeypatch.setattr(module, name, forbidden)
+    monkeypatch.setenv("BEACONPORT_DB_URL", synthetic_store_url)
+    from tests.dashboard.conftest import APP
+
+    at = AppTest.from_file(str(APP.parent / "views" / "data_quality.py"), default_timeout=30)
+    at.session_state["bp_role"] = role
+    at.run()
+    assert not at.exception
+    assert any(REFUSAL in str(e.value) for e in at.error)
+    assert not at.dataframe and not at.metric and not at.button
