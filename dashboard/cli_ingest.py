@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from dashboard.cli import app, fail, get_engine
 from data_checks.errors import BeaconportError, LoadFailed
-from data_checks.gate import FileResult, ingest_file, summary_line
+from data_checks.gate import FileResult, ingest_files, summary_line
 
 ingest_app = typer.Typer(
     help="Validate and load files of one feed (CSV or .xlsx, recognised by content).",
@@ -55,31 +55,32 @@ def ingest_paths(
         transient=True,
     ) as bar:
         task = bar.add_task(f"ingesting {feed}", total=len(paths))
-        for path in paths:
-            name = Path(path).name
 
-            def step(stage: str, name: str = name) -> None:
-                bar.update(task, description=f"{name}: {stage}")
+        def step(name: str, stage: str) -> None:
+            bar.update(task, description=f"{name}: {stage}")
 
-            try:
-                result = ingest_file(
-                    engine,
-                    path,
-                    feed,
-                    synthetic=synthetic,
-                    actor=actor,
-                    repair=repair,
-                    progress=step,
-                )
-            except LoadFailed as exc:
-                bar.stop()
-                fail(str(exc), code=1)
-            except BeaconportError as exc:
-                bar.stop()
-                fail(str(exc), code=2)
+        def done(result: FileResult) -> None:
             results.append(result)
             bar.advance(task)
             _report(result, as_json)
+
+        try:
+            ingest_files(
+                engine,
+                paths,
+                feed,
+                synthetic=synthetic,
+                actor=actor,
+                repair=repair,
+                progress=step,
+                on_result=done,
+            )
+        except LoadFailed as exc:
+            bar.stop()
+            fail(str(exc), code=1)
+        except BeaconportError as exc:
+            bar.stop()
+            fail(str(exc), code=2)
     return results
 
 

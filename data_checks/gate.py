@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -36,6 +36,8 @@ from data_checks.suites import (
     EVENT_DATE_COLUMNS,
     REFERRAL_DATE_COLUMNS,
     RuleOutcome,
+    evaluate_compiled,
+    rules_for,
     validate_rows,
     with_day_numbers,
 )
@@ -105,6 +107,16 @@ class FileResult:
         }
 
 
+@dataclass
+class PreparedFile:
+    """A readable file, parsed into typed columns, waiting for its rows to be judged."""
+
+    path: Path
+    feed: str
+    table: ReceivedTable
+    frame: pl.DataFrame
+
+
 def ingest_file(
     engine: Engine,
     path: Path | str,
@@ -123,13 +135,93 @@ def ingest_file(
     row that loads closes the quarantined row it names. ``synthetic`` marks the
     submission as synthetic data (``beaconport seed``).
     """
+    return ingest_files(
+        engine,
+        [path],
+        feed,
+        synthetic=synthetic,
+        today=today,
+        criteria=criteria,
+        actor=actor,
+        repair=repair,
+        progress=(lambda _name, msg: progress(msg)) if progress else None,
+    )[0]
+
+
+#: Files are judged together up to this many rows (one Great Expectations run for many
+#: small returns); each file is still stored in a transaction of its own.
+BATCH_ROWS = 200_000
+
+
+def ingest_files(
+    engine: Engine,
+    paths: list[Path | str] | list[Path] | list[str],
+    feed: str,
+    *,
+    synthetic: bool = False,
+    today: date | None = None,
+    criteria: ReviewCriteria | None = None,
+    actor: str = "cli",
+    repair: bool = False,
+    progress: Callable[[str, str], None] | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Validate and load several files of one feed, in order, one transaction per file.
+
+    The row rules do not depend on the store, so the rows of consecutive readable files
+    are judged by one run of the suite; everything that does depend on the store (keys
+    already stored, event order, duplicates) is judged file by file as each is loaded.
+    A :class:`LoadFailed` stops the run; the files before it stay loaded.
+    """
     if feed not in FEEDS:
         raise ValueError(f"unknown feed {feed!r}; expected one of {FEEDS}")
-    path = Path(path)
-    name = str(path)
     today = today or date.today()
     criteria = criteria or ReviewCriteria.from_environment()
-    step = progress or (lambda _msg: None)
+    step = progress or (lambda _name, _msg: None)
+    results: list[FileResult] = []
+    pending: list[PreparedFile | FileResult] = []
+    rows = 0
+
+    def flush() -> None:
+        nonlocal rows
+        prepared = [p for p in pending if isinstance(p, PreparedFile)]
+        outcomes = _judge_together(prepared, feed, today) if prepared else []
+        for item in pending:
+            if isinstance(item, FileResult):
+                result = item
+            else:
+                step(item.path.name, "storing")
+                result = _load_prepared(
+                    engine, item, outcomes.pop(0), today, criteria, synthetic, actor
+                )
+            results.append(result)
+            if on_result:
+                on_result(result)
+        pending.clear()
+        rows = 0
+
+    for path in map(Path, paths):
+        step(path.name, "reading")
+        item = _prepare(engine, path, feed, synthetic, repair, [*results, *pending])
+        pending.append(item)
+        if isinstance(item, PreparedFile):
+            rows += item.frame.height
+            if rows >= BATCH_ROWS:
+                flush()
+    flush()
+    return results
+
+
+def _prepare(
+    engine: Engine,
+    path: Path,
+    feed: str,
+    synthetic: bool,
+    repair: bool,
+    earlier: list,
+) -> PreparedFile | FileResult:
+    """Read and parse a file, or the record of why it was not read (duplicate, rejected)."""
+    name = str(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -137,9 +229,9 @@ def ingest_file(
             engine, name, feed, "", f"cannot be read ({exc.strerror or exc})", synthetic
         )
     digest = file_digest(data)
-    if _already_loaded(engine, feed, digest):
+    same_batch = any(isinstance(e, PreparedFile) and e.table.sha256 == digest for e in earlier)
+    if same_batch or _already_loaded(engine, feed, digest):
         return _record_duplicate(engine, name, feed, digest, synthetic)
-    step("reading")
     required, optional = (
         (REFERRAL_REQUIRED, REFERRAL_OPTIONAL)
         if feed == "referrals"
@@ -149,30 +241,91 @@ def ingest_file(
         table = read_received_file(path, required, optional, (REPAIR_COLUMN,) if repair else ())
     except RejectedFile as exc:
         return _record_rejection(engine, name, feed, digest, exc.problem, synthetic)
-    step("checking rows")
-    if feed == "referrals":
-        frame = with_day_numbers(parse_referrals(table.cells), REFERRAL_DATE_COLUMNS)
-    else:
-        frame = with_day_numbers(parse_events(table.cells), EVENT_DATE_COLUMNS)
-    frame = frame.with_row_index("pos")
-    if repair and REPAIR_COLUMN in table.cells.columns:
-        frame = frame.with_columns(
-            table.cells[REPAIR_COLUMN]
-            .str.strip_chars()
-            .cast(pl.Int64, strict=False)
-            .alias(REPAIR_COLUMN)
-        )
     try:
-        outcomes = validate_rows(frame, feed, today)
-        with engine.begin() as conn:
-            step("storing")
-            result = _load(conn, table, frame, feed, outcomes, today, criteria, synthetic, actor)
+        if feed == "referrals":
+            frame = with_day_numbers(parse_referrals(table.cells), REFERRAL_DATE_COLUMNS)
+        else:
+            frame = with_day_numbers(parse_events(table.cells), EVENT_DATE_COLUMNS)
+        frame = frame.with_row_index("pos")
+        if repair and REPAIR_COLUMN in table.cells.columns:
+            frame = frame.with_columns(
+                table.cells[REPAIR_COLUMN]
+                .str.strip_chars()
+                .cast(pl.Int64, strict=False)
+                .alias(REPAIR_COLUMN)
+            )
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise LoadFailed(
-            name, f"failed while loading ({type(exc).__name__}: {first[:200]})"
-        ) from exc
-    return result
+        raise _load_failed(name, exc) from exc
+    return PreparedFile(path=path, feed=feed, table=table, frame=frame)
+
+
+def _judge_together(
+    prepared: list[PreparedFile], feed: str, today: date
+) -> list[list[RuleOutcome]]:
+    """One run of the suite over the rows of several files; outcomes split back per file."""
+    frames = [p.frame.drop("pos", REPAIR_COLUMN, strict=False) for p in prepared]
+    try:
+        combined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+        outcomes = validate_rows(combined, feed, today)
+    except Exception as exc:
+        raise _load_failed(str(prepared[0].path), exc) from exc
+    per_file: list[list[RuleOutcome]] = []
+    offset = 0
+    for p in prepared:
+        n = p.frame.height
+        per_file.append(
+            [
+                replace(
+                    o,
+                    unexpected_rows=[
+                        r - offset for r in o.unexpected_rows if offset <= r < offset + n
+                    ],
+                    element_count=n,
+                )
+                for o in outcomes
+            ]
+        )
+        offset += n
+    if len(prepared) > 1:
+        # A rule across rows (a key repeated within a file) is judged file by file, by the
+        # compiled form of the same expectation (held to Great Expectations' answers).
+        cross_row = [r for r in rules_for(feed, today) if r.expectation in CROSS_ROW]
+        for p, outs in zip(prepared, per_file, strict=True):
+            again = {(o.rule, o.column): o for o in evaluate_compiled(p.frame, cross_row)}
+            for i, o in enumerate(outs):
+                if (o.rule, o.column) in again:
+                    outs[i] = replace(o, unexpected_rows=again[o.rule, o.column].unexpected_rows)
+    for outs in per_file:
+        for i, o in enumerate(outs):
+            outs[i] = replace(o, success=not o.unexpected_rows)
+    return per_file
+
+
+#: Expectations that compare rows with each other, so a batch of files cannot share a run.
+CROSS_ROW = {"ExpectCompoundColumnsToBeUnique"}
+
+
+def _load_failed(name: str, exc: Exception) -> LoadFailed:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return LoadFailed(name, f"failed while loading ({type(exc).__name__}: {first[:200]})")
+
+
+def _load_prepared(
+    engine: Engine,
+    item: PreparedFile,
+    outcomes: list[RuleOutcome],
+    today: date,
+    criteria: ReviewCriteria,
+    synthetic: bool,
+    actor: str,
+) -> FileResult:
+    try:
+        with engine.begin() as conn:
+            return _load(
+                conn, item.table, item.frame, item.feed, outcomes, today, criteria, synthetic, actor
+            )
+    except Exception as exc:
+        raise _load_failed(item.table.file_name, exc) from exc
 
 
 def _already_loaded(engine: Engine, feed: str, digest: str) -> bool:

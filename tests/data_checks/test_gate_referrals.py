@@ -459,3 +459,43 @@ def test_validation_run_is_recorded_per_expectation(engine, tmp_path):
     failed = {(r["check"], r["unexpected_count"]) for r in res if not r["success"]}
     assert failed == {("unknown_force", 1)}
     assert all(r["severity"] == "critical" for r in res)
+
+
+def test_several_files_in_one_run_are_judged_each_on_its_own(engine, tmp_path):
+    """One suite run for many files must give each file exactly its own verdicts."""
+    from data_checks.gate import ingest_files
+
+    a = write_csv(tmp_path / "a.csv", [referral(), referral(force_referral_id="K-2", force="?")])
+    # The same keys again in the next file: a resubmission, not a repeated key.
+    b = write_csv(
+        tmp_path / "b.csv", [referral(victims_count="3"), referral(force_referral_id="K-3")]
+    )
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    c = write_csv(
+        tmp_path / "c.csv", [referral(force_referral_id="K-4"), referral(force_referral_id="K-4")]
+    )
+    copy_of_a = tmp_path / "a-again.csv"
+    copy_of_a.write_bytes(a.read_bytes())
+    results = ingest_files(engine, [a, b, empty, c, copy_of_a], "referrals", today=TODAY)
+    got = [
+        (r.status, r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_replaced) for r in results
+    ]
+    assert got == [
+        ("loaded", 2, 1, 1, 0),
+        ("loaded", 2, 2, 0, 1),  # K-1 replaced, K-3 new
+        ("rejected", 0, 0, 0, 0),
+        ("loaded", 2, 0, 2, 0),  # K-4 twice in one file
+        ("duplicate", 0, 0, 0, 0),
+    ]
+    q = store.read_quarantine(engine, status="open").select(
+        "file_name", "source_row", "reason_codes"
+    )
+    assert sorted(q.iter_rows()) == [
+        (str(a), 3, "unknown_force"),
+        (str(c), 2, "repeated_key"),
+        (str(c), 3, "repeated_key"),
+    ]
+    refs = store.read_referrals(engine).sort("force_referral_id")
+    assert refs["force_referral_id"].to_list() == ["K-1", "K-3"]
+    assert refs["victims_count"].to_list() == [3, 2]
