@@ -84,9 +84,11 @@ class Referral(Base):
     __tablename__ = "referrals"
     __table_args__ = (UniqueConstraint("force", "force_referral_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    force: Mapped[str] = mapped_column(String(64), index=True)
+    # The unique key (force, force_referral_id) serves look-ups by force; figures read
+    # whole tables, so no other index is worth its cost on bulk loads (revision 0002).
+    force: Mapped[str] = mapped_column(String(64))
     force_referral_id: Mapped[str] = mapped_column(String(64))
-    referral_date: Mapped[date] = mapped_column(Date, index=True)
+    referral_date: Mapped[date] = mapped_column(Date)
     crime_recorded_date: Mapped[date] = mapped_column(Date)
     nfa_date: Mapped[date] = mapped_column(Date)
     original_outcome: Mapped[str] = mapped_column(String(8))
@@ -96,7 +98,7 @@ class Referral(Base):
     victims_count: Mapped[int] = mapped_column(Integer)
     suspects_ethnicity_recorded_count: Mapped[int | None] = mapped_column(Integer)
     involves_rape: Mapped[bool] = mapped_column(Boolean)
-    eligible: Mapped[bool] = mapped_column(Boolean, index=True)
+    eligible: Mapped[bool] = mapped_column(Boolean)
     ineligibility_reasons: Mapped[str] = mapped_column(String(256), default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
@@ -259,6 +261,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # A larger page cache keeps index pages in memory during bulk loads (256 MiB at most).
+    cur.execute("PRAGMA cache_size=-262144")
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
