@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, Table, and_, bindparam, delete, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, delete, select, text, update
 from sqlalchemy.engine import Connection
 
 from data_checks import cross_feed
@@ -711,19 +711,53 @@ def _store_referrals(
         {"id": pl.Int64, "force": pl.String, "force_referral_id": pl.String},
     )
     changed = values.join(ids, on=["force", "force_referral_id"], how="inner")
+    if changed.height:
+        _insert_offence_codes(conn, sid)
+    # A row identical to the stored version changes nothing, but still counts as received.
+    loaded = pl.concat([changed, unchanged.select(changed.columns)])
+    _close_quarantine_by_key(conn, sid, loaded, result)
+    _close_quarantine_by_repair(conn, sid, loaded, "referral", result)
+
+
+# One row per (referral, code) of the referrals this file stored, split inside the
+# database: the codes passed the suite's pattern (letters and digits joined by ";").
+_OFFENCES_SQL = {
+    "sqlite": (
+        "INSERT INTO referral_offences (referral_id, code) "
+        "SELECT DISTINCT r.id, j.value FROM referrals AS r, "
+        "json_each('[\"' || replace(r.offence_codes, ';', '\",\"') || '\"]') AS j "
+        "WHERE r.submission_id = :sid"
+    ),
+    "postgresql": (
+        "INSERT INTO referral_offences (referral_id, code) "
+        "SELECT DISTINCT r.id, c.code FROM referrals AS r "
+        "CROSS JOIN LATERAL unnest(string_to_array(r.offence_codes, ';')) AS c(code) "
+        "WHERE r.submission_id = :sid"
+    ),
+}
+
+
+def _insert_offence_codes(conn: Connection, sid: int) -> None:
+    """Store the offence codes of every referral this submission inserted or replaced."""
+    sql = _OFFENCES_SQL.get(conn.dialect.name)
+    if sql is not None:
+        conn.execute(text(sql), {"sid": sid})
+        return
+    refs = store.read_frame(
+        conn,
+        select(referrals_t.c.id, referrals_t.c.offence_codes).where(
+            referrals_t.c.submission_id == sid
+        ),
+        {"id": pl.Int64, "offence_codes": pl.String},
+    )
     offences = (
-        changed.select(
+        refs.select(
             pl.col("id").alias("referral_id"), pl.col("offence_codes").str.split(";").alias("code")
         )
         .explode("code")
         .unique()
     )
-    if offences.height:
-        bulk_insert(conn, offences_t, offences)
-    # A row identical to the stored version changes nothing, but still counts as received.
-    loaded = pl.concat([changed, unchanged.select(changed.columns)])
-    _close_quarantine_by_key(conn, sid, loaded, result)
-    _close_quarantine_by_repair(conn, sid, loaded, "referral", result)
+    bulk_insert(conn, offences_t, offences)
 
 
 def _replace_referrals(
