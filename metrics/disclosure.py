@@ -25,6 +25,10 @@ right), so the same table always gives the same pattern.
 One rare case breaks the letter of "a count from 1 to 4 is shown as <5": when several
 ``<5`` cells add up to a ``<5`` total that would pin them (four cells of 1 with a total
 of 4), the total is shown as ``withheld`` instead, which says nothing about its size.
+A viewer who still reads that ``withheld`` as at least 5 reasons from something false,
+but may land on true counts all the same; the pattern is then widened until no hidden
+count is pinned to its true value under that reading either (worked out exactly, by
+maximum flow, in ``_unpin_under_the_markers_word``).
 
 Data stewards see unsuppressed figures: they simply do not call these functions.
 
@@ -36,7 +40,7 @@ from __future__ import annotations
 import heapq
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import polars as pl
@@ -284,6 +288,82 @@ def _cheapest_path(
     return total, cells
 
 
+def _max_flow(n_nodes: int, arcs: list[tuple[int, int, int]], source: int, sink: int) -> list[int]:
+    """A maximum flow from ``source`` to ``sink`` along ``arcs`` (from, to, capacity),
+    by shortest augmenting paths: the flow on each arc, in order."""
+    # Residual edges: forward edge 2k and its reverse 2k + 1.
+    heads: list[int] = []
+    room: list[int] = []
+    out: list[list[int]] = [[] for _ in range(n_nodes)]
+    for a, b, capacity in arcs:
+        out[a].append(len(heads))
+        heads.append(b)
+        room.append(capacity)
+        out[b].append(len(heads))
+        heads.append(a)
+        room.append(0)
+    while True:
+        via: list[int | None] = [None] * n_nodes
+        seen = [False] * n_nodes
+        seen[source] = True
+        queue = [source]
+        for node in queue:
+            if node == sink:
+                break
+            for e in out[node]:
+                if room[e] > 0 and not seen[heads[e]]:
+                    seen[heads[e]] = True
+                    via[heads[e]] = e
+                    queue.append(heads[e])
+        if not seen[sink]:
+            break
+        path: list[int] = []
+        node = sink
+        while node != source:
+            e = via[node]
+            assert e is not None
+            path.append(e)
+            node = heads[e ^ 1]
+        push = min(room[e] for e in path)
+        for e in path:
+            room[e] -= push
+            room[e ^ 1] += push
+    return [room[2 * k + 1] for k in range(len(arcs))]
+
+
+def _feasible_point(
+    n_nodes: int, cells: list[_Cell], bounds: list[tuple[int, int | None]]
+) -> list[int] | None:
+    """Values for ``cells`` within ``bounds`` (low, high; no upper limit when None) that
+    satisfy every published line, or None when there are none.
+
+    The lines are the conservation equations of a circulation (a cell is an arc from
+    ``u`` to ``v`` when ``sign`` is +1, else from ``v`` to ``u``), so this is the
+    textbook reduction of a circulation with lower bounds to one maximum flow.
+    """
+    excess = [0] * n_nodes
+    for cell, (low, _) in zip(cells, bounds, strict=True):
+        tail, head = (cell.u, cell.v) if cell.sign > 0 else (cell.v, cell.u)
+        excess[head] += low
+        excess[tail] -= low
+    supply = sum(x for x in excess if x > 0)
+    source, sink = n_nodes, n_nodes + 1
+    arcs: list[tuple[int, int, int]] = []
+    for cell, (low, high) in zip(cells, bounds, strict=True):
+        tail, head = (cell.u, cell.v) if cell.sign > 0 else (cell.v, cell.u)
+        # No flow through the network can exceed the supply: it stands for no limit.
+        arcs.append((tail, head, supply if high is None else high - low))
+    for node, x in enumerate(excess):
+        if x > 0:
+            arcs.append((source, node, x))
+        elif x < 0:
+            arcs.append((node, sink, -x))
+    flow = _max_flow(n_nodes + 2, arcs, source, sink)
+    if sum(f for (a, _, _), f in zip(arcs, flow, strict=True) if a == source) < supply:
+        return None
+    return [low + f for (low, _), f in zip(bounds, flow[: len(cells)], strict=True)]
+
+
 def _table_cells(matrix: list[list[int]], n: int, totals: Totals) -> tuple[int, list[_Cell]]:
     """The graph of a table's published equations: one node per published line (and a
     free node standing for every line that is not published), one edge per cell."""
@@ -329,6 +409,101 @@ def _table_cells(matrix: list[list[int]], n: int, totals: Totals) -> tuple[int, 
     raise DisclosureInputError(f"totals must be 'row', 'column', 'both' or None, not {totals!r}")
 
 
+def _hidden_arcs(
+    cells: list[_Cell], reasons: list[Reason | None], ranges: list[tuple[int, int | None]]
+) -> list[tuple[int, int, int]]:
+    """The moves of the hidden cells as arcs (from, to, cell)."""
+    return [
+        (a, b, j)
+        for j, cell in enumerate(cells)
+        if reasons[j] is not None
+        for a, b in _arcs(cell, *ranges[j])
+    ]
+
+
+def _on_cycle(
+    n_nodes: int,
+    cells: list[_Cell],
+    reasons: list[Reason | None],
+    ranges: list[tuple[int, int | None]],
+    k: int,
+) -> bool:
+    """Whether hidden cell ``k`` can take another value, its line equations kept, by
+    moving along a cycle of hidden cells that each stay within their ``ranges``."""
+    hidden = _hidden_arcs(cells, reasons, ranges)
+    return any(_reaches(n_nodes, hidden, b, a, skip=k) for a, b in _arcs(cells[k], *ranges[k]))
+
+
+def _cheapest_cycle(
+    n_nodes: int,
+    cells: list[_Cell],
+    reasons: list[Reason | None],
+    ranges: list[tuple[int, int | None]],
+    k: int,
+) -> list[int] | None:
+    """The cheapest cycle through hidden cell ``k``: hidden cells cost nothing, a shown
+    non-zero cell its value (plus a large penalty for a total); never a zero. The cells
+    it uses, or None when there is no such cycle."""
+    candidates = [(a, b, j, 0) for a, b, j in _hidden_arcs(cells, reasons, ranges) if j != k] + [
+        (a, b, j, cell.value + cell.penalty)
+        for j, cell in enumerate(cells)
+        if reasons[j] is None and cell.value > 0
+        for a, b in _arcs(cell, *ranges[j])
+    ]
+    best: tuple[int, list[int]] | None = None
+    for a, b in _arcs(cells[k], *ranges[k]):
+        found = _cheapest_path(n_nodes, candidates, b, a)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = found
+    return None if best is None else best[1]
+
+
+def _unpin_under_the_markers_word(
+    n_nodes: int, cells: list[_Cell], reasons: list[Reason | None], t: int
+) -> None:
+    """Withhold more cells (in ``reasons``) until a viewer who takes every ``withheld``
+    at its word (at least ``t``) cannot pin a hidden cell to its true value.
+
+    Only a table with a small total withheld in a degenerate line needs this: there the
+    word is wrong, so the cycles found at the true values say nothing about what such a
+    viewer concludes. Their conclusions form a polytope of their own (the line equations
+    with ``<t`` in 1..t-1 and ``withheld`` at least t), which may be empty (they see
+    that the word is wrong: nothing to do), or hold only points other than the truth.
+    At one point of it (found exactly by maximum flow), a hidden cell is pinned exactly
+    when it lies on no cycle of hidden cells with room to move, the same test as for the
+    true values. A cell pinned to its true value gets the cheapest cycle at that point.
+    Withholding a cell only widens the polytope and keeps the point in it, so one pass
+    suffices, and the cycles at the true values are kept too.
+    """
+    if not any(r == SECONDARY and c.value < t for c, r in zip(cells, reasons, strict=True)):
+        return
+    word: list[tuple[int, int | None]] = [
+        (1, t - 1) if r == PRIMARY else (t, None) for r in reasons
+    ]
+    point = _feasible_point(
+        n_nodes,
+        cells,
+        [
+            (c.value, c.value) if r is None else w
+            for c, r, w in zip(cells, reasons, word, strict=True)
+        ],
+    )
+    if point is None:
+        return
+    believed = [replace(c, value=y) for c, y in zip(cells, point, strict=True)]
+    for k, cell in enumerate(cells):
+        if reasons[k] is None or point[k] != cell.value:
+            continue  # shown, or pinned (if at all) to a wrong value
+        if _on_cycle(n_nodes, believed, reasons, word, k):
+            continue
+        path = _cheapest_cycle(n_nodes, believed, reasons, word, k)
+        if path is None:  # withhold every non-zero figure; nothing more can be done
+            path = [j for j, other in enumerate(cells) if other.value > 0]
+        for j in path:
+            if reasons[j] is None:
+                reasons[j] = SECONDARY
+
+
 def _suppression_pattern(
     matrix: list[list[int]], n: int, totals: Totals, cfg: DisclosureConfig
 ) -> _Pattern:
@@ -350,31 +525,11 @@ def _suppression_pattern(
     ranges: list[tuple[int, int | None]] = [(1, t - 1) if r else (t, None) for r in reasons]
     free = n_nodes - 1 if totals in ("row", "column") else None
 
-    def hidden_arcs() -> list[tuple[int, int, int]]:
-        return [
-            (a, b, j)
-            for j, other in enumerate(cells)
-            if reasons[j] is not None
-            for a, b in _arcs(other, *ranges[j])
-        ]
-
     def on_cycle(k: int) -> bool:
-        hidden = hidden_arcs()
-        return any(_reaches(n_nodes, hidden, b, a, skip=k) for a, b in _arcs(cells[k], *ranges[k]))
+        return _on_cycle(n_nodes, cells, reasons, ranges, k)
 
     def cheapest_cycle(k: int) -> list[int] | None:
-        candidates = [(a, b, j, 0) for a, b, j in hidden_arcs() if j != k] + [
-            (a, b, j, other.value + other.penalty)
-            for j, other in enumerate(cells)
-            if reasons[j] is None and other.value > 0
-            for a, b in _arcs(other, *ranges[j])
-        ]
-        best: tuple[int, list[int]] | None = None
-        for a, b in _arcs(cells[k], *ranges[k]):
-            found = _cheapest_path(n_nodes, candidates, b, a)
-            if found is not None and (best is None or found[0] < best[0]):
-                best = found
-        return None if best is None else best[1]
+        return _cheapest_cycle(n_nodes, cells, reasons, ranges, k)
 
     def unbound_small_totals(touching: set[int]) -> None:
         # A line of small counts whose small total pins them all (four "<5" cells
@@ -404,6 +559,7 @@ def _suppression_pattern(
             for j in path:
                 if reasons[j] is None:
                     reasons[j] = SECONDARY
+        _unpin_under_the_markers_word(n_nodes, cells, reasons, t)
 
     m = len(matrix)
     pattern = _Pattern(

@@ -450,6 +450,41 @@ def test_small_counts_adding_up_to_a_small_total_have_the_total_withheld() -> No
     )
 
 
+def test_a_withheld_small_total_does_not_let_the_markers_word_pin_a_cell() -> None:
+    #       c0  c1 | total
+    #  g0    1   1 |  2      every non-zero count is "<5". The 1 at g0/c0 lies on no
+    #  g1    0   4 |  4      cycle at all, so the small totals of its row (2) and column
+    #  g2    1   0 |  1      (4) are withheld, saying nothing of their size, and the 6
+    #  g3    1   0 |  1      beside them is withheld to close a cycle.
+    #  g4    1   1 |  2
+    #        4   6 | 10
+    # With the 10 shown, a viewer who takes "withheld" at its word (at least 5) reads
+    # the two column totals as 5 and 5 (they add up to 10), so the four "<5" of c0 add
+    # up to 5, and with g0's row total at least 5 that leaves one answer: g0 is 2 and 3,
+    # everything else 1. The word is wrong (c0 is really 4), but g2, g3 and g4 really
+    # are 1: the wrong belief gives away true counts. So the 10 is withheld too.
+    rows = [[1, 1], [0, 4], [1, 0], [1, 0], [1, 1]]
+    result = apply_disclosure_control(_table(rows), _counts(2), totals="both")
+    assert result.display_with_total_row("group").rows() == [
+        ("g0", "<5", "<5", WITHHELD),
+        ("g1", "0", "<5", "<5"),
+        ("g2", "<5", "0", "<5"),
+        ("g3", "<5", "0", "<5"),
+        ("g4", "<5", "<5", "<5"),
+        ("Total", WITHHELD, WITHHELD, WITHHELD),
+    ]
+    assert result.totals["total"] == SuppressedFigure(None, WITHHELD, "secondary")
+    pytest.importorskip("scipy", reason="the interval attacker solves linear programs with SciPy")
+    cells, lines = _published(result, 5, 2, "both")
+    truth = _true_values(rows, "both")
+    for withheld_low in (5, 1):
+        ranges = interval_attack(cells, lines, DEFAULT, withheld_low=withheld_low)
+        assert ranges is not None
+        assert all(high - low >= 1 for low, high in ranges.values()), (withheld_low, ranges)
+        if withheld_low == 1:
+            assert all(low <= truth[c] <= high for c, (low, high) in ranges.items())
+
+
 def test_row_totals_taken_from_the_table_must_add_up() -> None:
     table = pl.DataFrame({"f": ["a"], "eligible": [3], "ineligible": [9], "referrals": [12]})
     result = apply_disclosure_control(
