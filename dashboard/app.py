@@ -35,6 +35,7 @@ from dashboard.components.banners import (  # noqa: E402
     page_banners,
 )
 from dashboard.components.filters import sidebar_filters  # noqa: E402
+from dashboard.data import prewarm_store  # noqa: E402
 from dashboard.navigation import navigation_pages  # noqa: E402
 
 log = logging.getLogger("beaconport.dashboard")
@@ -139,6 +140,8 @@ def main() -> None:
         log.exception("cannot open the store (reference %s)", ref)
         st.error(STORE_FAILED_MESSAGE.format(ref=ref))
         st.stop()
+    # Read the store into memory while the sign-in form (or the frame) is drawn.
+    prewarm_store(base.db_url, base.version)
     if base.demo:
         demo_gate(base.origin)
     elif not st.session_state.get(session.ROLE_KEY):

@@ -9,6 +9,8 @@ means: counting rules live in ``metrics``, disclosure control in
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,34 @@ from metrics.frames import StoreFrames, load_store
 def store_frames(url: str, version: int) -> StoreFrames:
     """The store read into memory, once per store version, shared by every session."""
     return load_store(get_engine(url))
+
+
+_prewarm_lock = threading.Lock()
+_prewarmed: set[tuple[str, int]] = set()
+
+
+def prewarm_store(url: str, version: int) -> None:
+    """Start reading the store in the background, once per store version.
+
+    Called by the frame before it draws anything (the sign-in form included), so the
+    store is in memory by the time a page needs it. A page asking meanwhile waits for
+    the same read (the cache computes each value once), never reads it twice.
+    """
+    key = (url, version)
+    with _prewarm_lock:
+        if key in _prewarmed:
+            return
+        _prewarmed.add(key)
+
+    def load() -> None:
+        try:
+            store_frames(url, version)
+        except Exception:  # the page will read (and report) it again
+            logging.getLogger("beaconport.dashboard").exception("pre-reading the store failed")
+            with _prewarm_lock:
+                _prewarmed.discard(key)
+
+    threading.Thread(target=load, name="beaconport-prewarm", daemon=True).start()
 
 
 def frames(context: PageContext) -> StoreFrames:

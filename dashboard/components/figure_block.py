@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
@@ -85,6 +87,13 @@ def chart_with_table(
             height=table_height or min(38 + 35 * max(table.height, 1), 420),
         )
         export_buttons(table, name, context)
+
+
+def section_tabs(labels: Sequence[str], *, key: str) -> list[Any]:
+    """Tabs for a page's sections that run lazily: switching tab reruns the page, and
+    only the chosen tab (``tab.open``) computes its figures and sends them to the
+    browser, so a first render or a filter change draws one section, not five."""
+    return list(st.tabs(list(labels), key=key, on_change="rerun"))
 
 
 def table_with_exports(table: pl.DataFrame, *, name: str, context: PageContext) -> None:

@@ -19,7 +19,7 @@ from dashboard.components.charts import (  # noqa: E402
     bar_chart,
     base_layout,
 )
-from dashboard.components.figure_block import chart_with_table  # noqa: E402
+from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import ask, frames, shown_long, shown_table  # noqa: E402
 from metrics import reference, themes  # noqa: E402
@@ -39,271 +39,301 @@ labels = dict(
 )
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
 
-# ----------------------------------------------------------------- prevalence
-st.subheader("How often each theme is found")
 share = ask(themes.theme_share, context).with_columns((pl.col("share") * 100).alias("percent"))
 assessed_total = int(share["assessed"][0]) if share.height else 0
 if assessed_total == 0:
     st.info("No assessed referrals match the filters, so no theme can have been found yet.")
     st.stop()
-s = shown_table(
-    share.select("label", "referrals", "percent"),
-    ["referrals"],
-    disclosure_on=on,
-    totals=None,
-    rate_columns={"percent": ["referrals"]},
+theme_order = themes.theme_codes()
+
+# Only the chosen tab's figures are computed and sent to the browser.
+tabs = section_tabs(
+    ["How often each theme", "By force", "By month", "Found together", "Passed back or upheld"],
+    key="learning_tab",
 )
-splot = s.values.with_columns(
-    pl.concat_str(
-        [s.table["percent"].fill_null("withheld"), pl.lit("% ("), s.table["referrals"], pl.lit(")")]
-    ).alias("shown")
-)
-top = splot.filter(pl.col("percent").is_not_null()).sort("percent", descending=True)
-chart_with_table(
-    bar_chart(
-        splot.sort("percent", descending=True, nulls_last=True),
-        category="label",
-        value="percent",
-        text="shown",
-        title=(
-            f"{top['label'][0]}: found in {top['percent'][0]:.0f}% of assessed referrals"
-            if top.height
-            else "Learning themes"
-        ),
-        category_title="Learning theme",
-        value_title="Share of assessed referrals (%)",
-    ),
-    s.table.rename(
-        {"referrals": "assessed_referrals_with_theme", "percent": "percent_of_assessed"}
-    ),
-    name="learning themes",
-    context=context,
-)
+
+# ----------------------------------------------------------------- prevalence
+with tabs[0]:
+    if tabs[0].open:
+        st.subheader("How often each theme is found")
+        s = shown_table(
+            share.select("label", "referrals", "percent"),
+            ["referrals"],
+            disclosure_on=on,
+            totals=None,
+            rate_columns={"percent": ["referrals"]},
+        )
+        splot = s.values.with_columns(
+            pl.concat_str(
+                [
+                    s.table["percent"].fill_null("withheld"),
+                    pl.lit("% ("),
+                    s.table["referrals"],
+                    pl.lit(")"),
+                ]
+            ).alias("shown")
+        )
+        top = splot.filter(pl.col("percent").is_not_null()).sort("percent", descending=True)
+        chart_with_table(
+            bar_chart(
+                splot.sort("percent", descending=True, nulls_last=True),
+                category="label",
+                value="percent",
+                text="shown",
+                title=(
+                    f"{top['label'][0]}: found in {top['percent'][0]:.0f}% of assessed referrals"
+                    if top.height
+                    else "Learning themes"
+                ),
+                category_title="Learning theme",
+                value_title="Share of assessed referrals (%)",
+            ),
+            s.table.rename(
+                {"referrals": "assessed_referrals_with_theme", "percent": "percent_of_assessed"}
+            ),
+            name="learning themes",
+            context=context,
+        )
 
 # ----------------------------------------------------------------- by force
-st.subheader("By force")
-by_force = shown_long(
-    ask(themes.theme_share_by_force, context),
-    row_key="force",
-    column_key="theme",
-    count_column="referrals",
-    disclosure_on=on,
-    rate_columns=["share"],
-)
-theme_order = themes.theme_codes()
-heat = by_force.with_columns((pl.col("share") * 100).alias("percent"))
-forces_in = sorted(heat["force"].unique().to_list())
-z, text = [], []
-for force in forces_in:
-    rows = {r["theme"]: r for r in heat.filter(pl.col("force") == force).iter_rows(named=True)}
-    z.append([rows[t]["percent"] if t in rows else None for t in theme_order])
-    text.append(
-        [
-            (f"{rows[t]['percent']:.0f}%" if rows[t]["percent"] is not None else rows[t]["display"])
-            if t in rows
-            else ""
-            for t in theme_order
-        ]
-    )
-fig = go.Figure(
-    go.Heatmap(
-        z=z,
-        x=[labels[t] for t in theme_order],
-        y=[short_names.get(f, f) for f in forces_in],
-        text=text,
-        texttemplate="%{text}",
-        colorscale=SEQUENTIAL,
-        colorbar={"title": {"text": "% assessed"}},
-        hovertemplate="%{y}, %{x}: %{text}<extra></extra>",
-        xgap=2,
-        ygap=2,
-    )
-)
-base_layout(
-    fig,
-    "Where each theme is found, as a share of each force's assessed referrals",
-    "Learning theme",
-    "Force",
-    height=max(360, 28 * len(forces_in) + 160),
-)
-fig.update_yaxes(autorange="reversed")
-chart_with_table(
-    fig,
-    heat.select(
-        "force",
-        "label",
-        pl.col("display").alias("referrals_with_theme"),
-        *([] if on else ["assessed"]),
-        pl.col("percent").round(1).alias("percent_of_assessed"),
-    ),
-    name="themes by force",
-    context=context,
-    caption="Every cell prints its value; a suppressed count shows <5 or withheld and no colour.",
-)
+with tabs[1]:
+    if tabs[1].open:
+        st.subheader("By force")
+        by_force = shown_long(
+            ask(themes.theme_share_by_force, context),
+            row_key="force",
+            column_key="theme",
+            count_column="referrals",
+            disclosure_on=on,
+            rate_columns=["share"],
+        )
+        heat = by_force.with_columns((pl.col("share") * 100).alias("percent"))
+        forces_in = sorted(heat["force"].unique().to_list())
+        z, text = [], []
+        for force in forces_in:
+            rows = {
+                r["theme"]: r for r in heat.filter(pl.col("force") == force).iter_rows(named=True)
+            }
+            z.append([rows[t]["percent"] if t in rows else None for t in theme_order])
+            text.append(
+                [
+                    (
+                        f"{rows[t]['percent']:.0f}%"
+                        if rows[t]["percent"] is not None
+                        else rows[t]["display"]
+                    )
+                    if t in rows
+                    else ""
+                    for t in theme_order
+                ]
+            )
+        fig = go.Figure(
+            go.Heatmap(
+                z=z,
+                x=[labels[t] for t in theme_order],
+                y=[short_names.get(f, f) for f in forces_in],
+                text=text,
+                texttemplate="%{text}",
+                colorscale=SEQUENTIAL,
+                colorbar={"title": {"text": "% assessed"}},
+                hovertemplate="%{y}, %{x}: %{text}<extra></extra>",
+                xgap=2,
+                ygap=2,
+            )
+        )
+        base_layout(
+            fig,
+            "Where each theme is found, as a share of each force's assessed referrals",
+            "Learning theme",
+            "Force",
+            height=max(360, 28 * len(forces_in) + 160),
+        )
+        fig.update_yaxes(autorange="reversed")
+        chart_with_table(
+            fig,
+            heat.select(
+                "force",
+                "label",
+                pl.col("display").alias("referrals_with_theme"),
+                *([] if on else ["assessed"]),
+                pl.col("percent").round(1).alias("percent_of_assessed"),
+            ),
+            name="themes by force",
+            context=context,
+            caption="Every cell prints its value; a suppressed count shows <5 or withheld and no colour.",
+        )
 
 # ----------------------------------------------------------------- by month
-st.subheader("By month of decision")
-by_month = shown_long(
-    ask(themes.theme_share_by_month, context),
-    row_key="month",
-    column_key="theme",
-    count_column="referrals",
-    disclosure_on=on,
-    rate_columns=["share"],
-).with_columns((pl.col("share") * 100).alias("percent"))
-fig = go.Figure()
-for i, t in enumerate(theme_order):
-    part = by_month.filter(pl.col("theme") == t).sort("month")
-    fig.add_trace(
-        go.Scatter(
-            x=part["month"],
-            y=part["percent"],
-            name=labels[t],
-            mode="lines+markers",
-            line={"color": OKABE_ITO[i % 8], "dash": DASHES[i % len(DASHES)]},
-            marker={"symbol": MARKERS[i % len(MARKERS)], "size": 8},
+with tabs[2]:
+    if tabs[2].open:
+        st.subheader("By month of decision")
+        by_month = shown_long(
+            ask(themes.theme_share_by_month, context),
+            row_key="month",
+            column_key="theme",
+            count_column="referrals",
+            disclosure_on=on,
+            rate_columns=["share"],
+        ).with_columns((pl.col("share") * 100).alias("percent"))
+        fig = go.Figure()
+        for i, t in enumerate(theme_order):
+            part = by_month.filter(pl.col("theme") == t).sort("month")
+            fig.add_trace(
+                go.Scatter(
+                    x=part["month"],
+                    y=part["percent"],
+                    name=labels[t],
+                    mode="lines+markers",
+                    line={"color": OKABE_ITO[i % 8], "dash": DASHES[i % len(DASHES)]},
+                    marker={"symbol": MARKERS[i % len(MARKERS)], "size": 8},
+                )
+            )
+        base_layout(
+            fig,
+            "Themes found each month, as a share of that month's decisions",
+            "Month of decision",
+            "Share of assessed referrals (%)",
         )
-    )
-base_layout(
-    fig,
-    "Themes found each month, as a share of that month's decisions",
-    "Month of decision",
-    "Share of assessed referrals (%)",
-)
-chart_with_table(
-    fig,
-    by_month.select(
-        pl.col("month").dt.strftime("%Y-%m"),
-        "label",
-        pl.col("display").alias("referrals_with_theme"),
-        *([] if on else ["assessed"]),
-        pl.col("percent").round(1).alias("percent_of_assessed"),
-    ),
-    name="themes by month",
-    context=context,
-)
+        chart_with_table(
+            fig,
+            by_month.select(
+                pl.col("month").dt.strftime("%Y-%m"),
+                "label",
+                pl.col("display").alias("referrals_with_theme"),
+                *([] if on else ["assessed"]),
+                pl.col("percent").round(1).alias("percent_of_assessed"),
+            ),
+            name="themes by month",
+            context=context,
+        )
 
 # ----------------------------------------------------------------- co-occurrence
-st.subheader("Themes found together")
-co = shown_long(
-    ask(themes.theme_co_occurrence, context),
-    row_key="theme_a",
-    column_key="theme_b",
-    count_column="referrals",
-    disclosure_on=on,
-    totals=None,
-)
-z, text = [], []
-for a in theme_order:
-    rows = {r["theme_b"]: r for r in co.filter(pl.col("theme_a") == a).iter_rows(named=True)}
-    z.append([rows[b]["referrals"] if b in rows else None for b in theme_order])
-    text.append([rows[b]["display"] if b in rows else "" for b in theme_order])
-pairs = co.filter(pl.col("theme_a") < pl.col("theme_b"), pl.col("referrals").is_not_null()).sort(
-    "referrals", descending=True
-)
-fig = go.Figure(
-    go.Heatmap(
-        z=z,
-        x=[labels[t] for t in theme_order],
-        y=[labels[t] for t in theme_order],
-        text=text,
-        texttemplate="%{text}",
-        colorscale=SEQUENTIAL,
-        colorbar={"title": {"text": "referrals"}},
-        hovertemplate="%{y} with %{x}: %{text}<extra></extra>",
-        xgap=2,
-        ygap=2,
-    )
-)
-base_layout(
-    fig,
-    (
-        f"Most often together: {labels[pairs['theme_a'][0]].lower()} and "
-        f"{labels[pairs['theme_b'][0]].lower()} ({pairs['referrals'][0]:,} referrals)"
-        if pairs.height
-        else "Themes found together"
-    ),
-    "Theme",
-    "Theme",
-    height=520,
-)
-fig.update_yaxes(autorange="reversed")
-chart_with_table(
-    fig,
-    co.select(
-        pl.col("theme_a").replace_strict(labels).alias("theme"),
-        pl.col("theme_b").replace_strict(labels).alias("with_theme"),
-        pl.col("display").alias("referrals"),
-    ),
-    name="theme co-occurrence",
-    context=context,
-    caption="The diagonal is the number of assessed referrals with the theme.",
-)
+with tabs[3]:
+    if tabs[3].open:
+        st.subheader("Themes found together")
+        co = shown_long(
+            ask(themes.theme_co_occurrence, context),
+            row_key="theme_a",
+            column_key="theme_b",
+            count_column="referrals",
+            disclosure_on=on,
+            totals=None,
+        )
+        z, text = [], []
+        for a in theme_order:
+            rows = {
+                r["theme_b"]: r for r in co.filter(pl.col("theme_a") == a).iter_rows(named=True)
+            }
+            z.append([rows[b]["referrals"] if b in rows else None for b in theme_order])
+            text.append([rows[b]["display"] if b in rows else "" for b in theme_order])
+        pairs = co.filter(
+            pl.col("theme_a") < pl.col("theme_b"), pl.col("referrals").is_not_null()
+        ).sort("referrals", descending=True)
+        fig = go.Figure(
+            go.Heatmap(
+                z=z,
+                x=[labels[t] for t in theme_order],
+                y=[labels[t] for t in theme_order],
+                text=text,
+                texttemplate="%{text}",
+                colorscale=SEQUENTIAL,
+                colorbar={"title": {"text": "referrals"}},
+                hovertemplate="%{y} with %{x}: %{text}<extra></extra>",
+                xgap=2,
+                ygap=2,
+            )
+        )
+        base_layout(
+            fig,
+            (
+                f"Most often together: {labels[pairs['theme_a'][0]].lower()} and "
+                f"{labels[pairs['theme_b'][0]].lower()} ({pairs['referrals'][0]:,} referrals)"
+                if pairs.height
+                else "Themes found together"
+            ),
+            "Theme",
+            "Theme",
+            height=520,
+        )
+        fig.update_yaxes(autorange="reversed")
+        chart_with_table(
+            fig,
+            co.select(
+                pl.col("theme_a").replace_strict(labels).alias("theme"),
+                pl.col("theme_b").replace_strict(labels).alias("with_theme"),
+                pl.col("display").alias("referrals"),
+            ),
+            name="theme co-occurrence",
+            context=context,
+            caption="The diagonal is the number of assessed referrals with the theme.",
+        )
 
 # ----------------------------------------------------------------- by decision
-st.subheader("Passed back versus upheld")
-DECISION_LABELS = {
-    "nfa_upheld": "No further action upheld",
-    "passed_back_to_force": "Passed back to force",
-    "adopted_by_nca": "Adopted by the NCA",
-}
-by_decision = shown_long(
-    ask(themes.themes_by_decision, context),
-    row_key="decision",
-    column_key="theme",
-    count_column="referrals",
-    disclosure_on=on,
-    rate_columns=["share"],
-).with_columns((pl.col("share") * 100).alias("percent"))
-fig = go.Figure()
-patterns = ("", "/", ".")
-for i, decision in enumerate(DECISIONS):
-    part = by_decision.filter(pl.col("decision") == decision)
-    fig.add_trace(
-        go.Bar(
-            name=DECISION_LABELS[decision],
-            y=part["label"],
-            x=part["percent"],
-            orientation="h",
-            text=[
-                f"{p:.0f}%" if p is not None else d
-                for p, d in zip(part["percent"], part["display"], strict=True)
-            ],
-            textposition="outside",
-            marker={"color": OKABE_ITO[i], "pattern": {"shape": patterns[i]}},
+with tabs[4]:
+    if tabs[4].open:
+        st.subheader("Passed back versus upheld")
+        DECISION_LABELS = {
+            "nfa_upheld": "No further action upheld",
+            "passed_back_to_force": "Passed back to force",
+            "adopted_by_nca": "Adopted by the NCA",
+        }
+        by_decision = shown_long(
+            ask(themes.themes_by_decision, context),
+            row_key="decision",
+            column_key="theme",
+            count_column="referrals",
+            disclosure_on=on,
+            rate_columns=["share"],
+        ).with_columns((pl.col("share") * 100).alias("percent"))
+        fig = go.Figure()
+        patterns = ("", "/", ".")
+        for i, decision in enumerate(DECISIONS):
+            part = by_decision.filter(pl.col("decision") == decision)
+            fig.add_trace(
+                go.Bar(
+                    name=DECISION_LABELS[decision],
+                    y=part["label"],
+                    x=part["percent"],
+                    orientation="h",
+                    text=[
+                        f"{p:.0f}%" if p is not None else d
+                        for p, d in zip(part["percent"], part["display"], strict=True)
+                    ],
+                    textposition="outside",
+                    marker={"color": OKABE_ITO[i], "pattern": {"shape": patterns[i]}},
+                )
+            )
+        fig.update_layout(barmode="group")
+        passed = by_decision.filter(pl.col("decision") == "passed_back_to_force")
+        upheld = by_decision.filter(pl.col("decision") == "nfa_upheld")
+        gap = (
+            passed.join(upheld, on="theme", suffix="_upheld")
+            .with_columns((pl.col("percent") - pl.col("percent_upheld")).alias("gap"))
+            .filter(pl.col("gap").is_not_null())
+            .sort("gap", descending=True)
         )
-    )
-fig.update_layout(barmode="group")
-passed = by_decision.filter(pl.col("decision") == "passed_back_to_force")
-upheld = by_decision.filter(pl.col("decision") == "nfa_upheld")
-gap = (
-    passed.join(upheld, on="theme", suffix="_upheld")
-    .with_columns((pl.col("percent") - pl.col("percent_upheld")).alias("gap"))
-    .filter(pl.col("gap").is_not_null())
-    .sort("gap", descending=True)
-)
-base_layout(
-    fig,
-    (
-        f"{gap['label'][0]} is found {gap['gap'][0]:.0f} points more often in cases passed "
-        "back than in cases upheld"
-        if gap.height and gap["gap"][0] > 0
-        else "Themes by decision"
-    ),
-    "Share of assessed referrals with the decision (%)",
-    "Learning theme",
-    height=560,
-)
-fig.update_yaxes(autorange="reversed", automargin=True)
-chart_with_table(
-    fig,
-    by_decision.select(
-        pl.col("decision").replace_strict(DECISION_LABELS),
-        "label",
-        pl.col("display").alias("referrals_with_theme"),
-        *([] if on else ["assessed"]),
-        pl.col("percent").round(1).alias("percent_of_assessed"),
-    ),
-    name="themes by decision",
-    context=context,
-)
+        base_layout(
+            fig,
+            (
+                f"{gap['label'][0]} is found {gap['gap'][0]:.0f} points more often in cases passed "
+                "back than in cases upheld"
+                if gap.height and gap["gap"][0] > 0
+                else "Themes by decision"
+            ),
+            "Share of assessed referrals with the decision (%)",
+            "Learning theme",
+            height=560,
+        )
+        fig.update_yaxes(autorange="reversed", automargin=True)
+        chart_with_table(
+            fig,
+            by_decision.select(
+                pl.col("decision").replace_strict(DECISION_LABELS),
+                "label",
+                pl.col("display").alias("referrals_with_theme"),
+                *([] if on else ["assessed"]),
+                pl.col("percent").round(1).alias("percent_of_assessed"),
+            ),
+            name="themes by decision",
+            context=context,
+        )

@@ -12,7 +12,7 @@ from dashboard.session import require_role
 context = require_role("offences")
 
 from dashboard.components.charts import OKABE_ITO, bar_chart, base_layout, stacked_bars  # noqa: E402
-from dashboard.components.figure_block import chart_with_table  # noqa: E402
+from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import ask, frames, shown_count, shown_table, wide  # noqa: E402
 from metrics import offences, reference, volumes  # noqa: E402
@@ -28,195 +28,219 @@ st.caption(
 )
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
 
+group_order = offences.offence_groups()
+
+# Only the chosen tab's figures are computed and sent to the browser.
+tabs = section_tabs(
+    ["Offence groups", "Home Office codes", "Groups by force", "By crime year", "Rape priority"],
+    key="offences_tab",
+)
 
 # ----------------------------------------------------------------- groups
-st.subheader("Offence groups")
-groups = (
-    ask(offences.referrals_by_offence_group, context)
-    .with_columns((pl.col("share") * 100).alias("percent"))
-    .select("offence_group", "referrals", "percent")
-)
-g = shown_table(
-    groups, ["referrals"], disclosure_on=on, totals=None, rate_columns={"percent": ["referrals"]}
-)
-gplot = g.values.with_columns(g.table["referrals"].alias("shown"))
-rape = gplot.filter(pl.col("offence_group") == "Rape")
-if rape.height and rape["percent"][0] is not None:
-    gtitle = (
-        f"{rape['referrals'][0]:,} referrals ({rape['percent'][0]:.0f}%) include a rape offence"
-    )
-else:
-    gtitle = "Referrals by offence group"
-chart_with_table(
-    bar_chart(
-        gplot,
-        category="offence_group",
-        value="referrals",
-        text="shown",
-        title=gtitle,
-        category_title="Offence group",
-        value_title="Referrals with an offence in the group (count)",
-    ),
-    g.table.rename({"percent": "percent_of_referrals"}),
-    name="offence groups",
-    context=context,
-)
+with tabs[0]:
+    if tabs[0].open:
+        st.subheader("Offence groups")
+        groups = (
+            ask(offences.referrals_by_offence_group, context)
+            .with_columns((pl.col("share") * 100).alias("percent"))
+            .select("offence_group", "referrals", "percent")
+        )
+        g = shown_table(
+            groups,
+            ["referrals"],
+            disclosure_on=on,
+            totals=None,
+            rate_columns={"percent": ["referrals"]},
+        )
+        gplot = g.values.with_columns(g.table["referrals"].alias("shown"))
+        rape = gplot.filter(pl.col("offence_group") == "Rape")
+        if rape.height and rape["percent"][0] is not None:
+            gtitle = f"{rape['referrals'][0]:,} referrals ({rape['percent'][0]:.0f}%) include a rape offence"
+        else:
+            gtitle = "Referrals by offence group"
+        chart_with_table(
+            bar_chart(
+                gplot,
+                category="offence_group",
+                value="referrals",
+                text="shown",
+                title=gtitle,
+                category_title="Offence group",
+                value_title="Referrals with an offence in the group (count)",
+            ),
+            g.table.rename({"percent": "percent_of_referrals"}),
+            name="offence groups",
+            context=context,
+        )
 
 # ----------------------------------------------------------------- codes
-st.subheader("Home Office offence codes")
-codes = ask(offences.referrals_by_offence_code, context).with_columns(
-    (pl.col("share") * 100).alias("percent"),
-    (pl.col("code") + " " + pl.col("label")).alias("offence"),
-)
-c = shown_table(
-    codes.select("code", "label", "offence_group", "referrals", "percent"),
-    ["referrals"],
-    disclosure_on=on,
-    totals=None,
-    rate_columns={"percent": ["referrals"]},
-)
-cplot = c.values.with_columns(
-    c.table["referrals"].alias("shown"), codes["offence"].alias("offence")
-).filter(pl.col("referrals").is_null() | (pl.col("referrals") > 0))
-ctop = cplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
-chart_with_table(
-    bar_chart(
-        cplot.sort("referrals", descending=True, nulls_last=True),
-        category="offence",
-        value="referrals",
-        text="shown",
-        title=(
-            f"The most common code is {ctop['code'][0]} ({ctop['label'][0].lower()}): "
-            f"{ctop['referrals'][0]:,} referrals"
-            if ctop.height
-            else "Referrals by offence code"
-        ),
-        category_title="Home Office offence code",
-        value_title="Referrals with the code (count)",
-        colour=OKABE_ITO[2],
-    ),
-    c.table.rename({"percent": "percent_of_referrals"}),
-    name="offence codes",
-    context=context,
-    caption="Codes with no referral in view are listed in the table but not drawn.",
-)
+with tabs[1]:
+    if tabs[1].open:
+        st.subheader("Home Office offence codes")
+        codes = ask(offences.referrals_by_offence_code, context).with_columns(
+            (pl.col("share") * 100).alias("percent"),
+            (pl.col("code") + " " + pl.col("label")).alias("offence"),
+        )
+        c = shown_table(
+            codes.select("code", "label", "offence_group", "referrals", "percent"),
+            ["referrals"],
+            disclosure_on=on,
+            totals=None,
+            rate_columns={"percent": ["referrals"]},
+        )
+        cplot = c.values.with_columns(
+            c.table["referrals"].alias("shown"), codes["offence"].alias("offence")
+        ).filter(pl.col("referrals").is_null() | (pl.col("referrals") > 0))
+        ctop = cplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
+        chart_with_table(
+            bar_chart(
+                cplot.sort("referrals", descending=True, nulls_last=True),
+                category="offence",
+                value="referrals",
+                text="shown",
+                title=(
+                    f"The most common code is {ctop['code'][0]} ({ctop['label'][0].lower()}): "
+                    f"{ctop['referrals'][0]:,} referrals"
+                    if ctop.height
+                    else "Referrals by offence code"
+                ),
+                category_title="Home Office offence code",
+                value_title="Referrals with the code (count)",
+                colour=OKABE_ITO[2],
+            ),
+            c.table.rename({"percent": "percent_of_referrals"}),
+            name="offence codes",
+            context=context,
+            caption="Codes with no referral in view are listed in the table but not drawn.",
+        )
 
 # ----------------------------------------------------------------- by force
-st.subheader("Offence groups by force")
-group_order = offences.offence_groups()
-by_force = wide(
-    ask(offences.offence_groups_by_force, context),
-    index="force",
-    columns="offence_group",
-    values="referrals",
-    order=group_order,
-)
-f = shown_table(by_force, group_order, disclosure_on=on, totals="column")
-fplot = f.values.with_columns(
-    pl.col("force").replace_strict(short_names, default=pl.col("force")).alias("short_name")
-)
-rape_top = fplot.filter(pl.col("Rape").is_not_null()).sort("Rape", descending=True)
-chart_with_table(
-    stacked_bars(
-        fplot,
-        category="short_name",
-        series=group_order,
-        title=(
-            f"{rape_top['short_name'][0]} referred the most files involving rape: "
-            f"{rape_top['Rape'][0]:,}"
-            if rape_top.height
-            else "Offence groups by force"
-        ),
-        category_title="Force",
-        value_title="Referrals with an offence in the group (count)",
-    ),
-    f.table,
-    name="offence groups by force",
-    context=context,
-    caption="Bars are patterned as well as coloured; a suppressed figure draws no segment.",
-)
+with tabs[2]:
+    if tabs[2].open:
+        st.subheader("Offence groups by force")
+        by_force = wide(
+            ask(offences.offence_groups_by_force, context),
+            index="force",
+            columns="offence_group",
+            values="referrals",
+            order=group_order,
+        )
+        f = shown_table(by_force, group_order, disclosure_on=on, totals="column")
+        fplot = f.values.with_columns(
+            pl.col("force").replace_strict(short_names, default=pl.col("force")).alias("short_name")
+        )
+        rape_top = fplot.filter(pl.col("Rape").is_not_null()).sort("Rape", descending=True)
+        chart_with_table(
+            stacked_bars(
+                fplot,
+                category="short_name",
+                series=group_order,
+                title=(
+                    f"{rape_top['short_name'][0]} referred the most files involving rape: "
+                    f"{rape_top['Rape'][0]:,}"
+                    if rape_top.height
+                    else "Offence groups by force"
+                ),
+                category_title="Force",
+                value_title="Referrals with an offence in the group (count)",
+            ),
+            f.table,
+            name="offence groups by force",
+            context=context,
+            caption="Bars are patterned as well as coloured; a suppressed figure draws no segment.",
+        )
 
 # ----------------------------------------------------------------- by crime year
-st.subheader("By the year the crime was recorded")
-by_year = wide(
-    ask(offences.offence_groups_by_crime_year, context),
-    index="crime_year",
-    columns="offence_group",
-    values="referrals",
-    order=group_order,
-)
-y = shown_table(by_year, group_order, disclosure_on=on, totals="column")
-yplot = y.values
-totals_by_year = yplot.select("crime_year", pl.sum_horizontal(pl.col(group_order)).alias("n")).sort(
-    "n", descending=True
-)
-fig = go.Figure()
-patterns = ("", "/", ".", "x")
-for i, group in enumerate(group_order):
-    fig.add_trace(
-        go.Bar(
-            name=group,
-            x=yplot["crime_year"],
-            y=yplot[group],
-            marker={"color": OKABE_ITO[i], "pattern": {"shape": patterns[i % 4]}},
+with tabs[3]:
+    if tabs[3].open:
+        st.subheader("By the year the crime was recorded")
+        by_year = wide(
+            ask(offences.offence_groups_by_crime_year, context),
+            index="crime_year",
+            columns="offence_group",
+            values="referrals",
+            order=group_order,
         )
-    )
-fig.update_layout(barmode="stack")
-base_layout(
-    fig,
-    (
-        f"Most referred crimes were recorded in {totals_by_year['crime_year'][0]}"
-        if totals_by_year.height
-        else "Referrals by year the crime was recorded"
-    ),
-    "Year the crime was recorded",
-    "Referrals (count)",
-)
-chart_with_table(
-    fig,
-    y.table.with_columns(pl.col("crime_year").cast(pl.String)),
-    name="offence groups by crime year",
-    context=context,
-)
+        y = shown_table(by_year, group_order, disclosure_on=on, totals="column")
+        yplot = y.values
+        totals_by_year = yplot.select(
+            "crime_year", pl.sum_horizontal(pl.col(group_order)).alias("n")
+        ).sort("n", descending=True)
+        fig = go.Figure()
+        patterns = ("", "/", ".", "x")
+        for i, group in enumerate(group_order):
+            fig.add_trace(
+                go.Bar(
+                    name=group,
+                    x=yplot["crime_year"],
+                    y=yplot[group],
+                    marker={"color": OKABE_ITO[i], "pattern": {"shape": patterns[i % 4]}},
+                )
+            )
+        fig.update_layout(barmode="stack")
+        base_layout(
+            fig,
+            (
+                f"Most referred crimes were recorded in {totals_by_year['crime_year'][0]}"
+                if totals_by_year.height
+                else "Referrals by year the crime was recorded"
+            ),
+            "Year the crime was recorded",
+            "Referrals (count)",
+        )
+        chart_with_table(
+            fig,
+            y.table.with_columns(pl.col("crime_year").cast(pl.String)),
+            name="offence groups by crime year",
+            context=context,
+        )
 
 # ----------------------------------------------------------------- rape priority subset
-st.subheader("Priority: referrals involving rape")
-rape_force = ask(volumes.referrals_by_force, context).select("force", "referrals", "rape_referrals")
-total_rape = int(rape_force["rape_referrals"].sum() or 0)
-total_refs = int(rape_force["referrals"].sum() or 0)
-st.markdown(
-    f"**{shown_count(total_rape, on)}** of **{shown_count(total_refs, on)}** referrals in view "
-    "involve an allegation of rape (any offence code with `rape = true`). The review "
-    "assesses these first."
-)
-r = shown_table(
-    rape_force.select("force", "rape_referrals"),
-    ["rape_referrals"],
-    disclosure_on=on,
-    totals="column",
-)
-rplot = r.values.with_columns(
-    r.table["rape_referrals"].alias("shown"),
-    pl.col("force").replace_strict(short_names, default=pl.col("force")).alias("short_name"),
-)
-rtop = rplot.filter(pl.col("rape_referrals").is_not_null()).sort("rape_referrals", descending=True)
-chart_with_table(
-    bar_chart(
-        rplot.sort("rape_referrals", descending=True, nulls_last=True),
-        category="short_name",
-        value="rape_referrals",
-        text="shown",
-        title=(
-            f"{rtop['short_name'][0]} has the most referrals involving rape: "
-            f"{rtop['rape_referrals'][0]:,}"
-            if rtop.height
-            else "Referrals involving rape by force"
-        ),
-        category_title="Force",
-        value_title="Referrals involving rape (count)",
-        colour=OKABE_ITO[5],
-    ),
-    r.table,
-    name="rape referrals by force",
-    context=context,
-)
+with tabs[4]:
+    if tabs[4].open:
+        st.subheader("Priority: referrals involving rape")
+        rape_force = ask(volumes.referrals_by_force, context).select(
+            "force", "referrals", "rape_referrals"
+        )
+        total_rape = int(rape_force["rape_referrals"].sum() or 0)
+        total_refs = int(rape_force["referrals"].sum() or 0)
+        st.markdown(
+            f"**{shown_count(total_rape, on)}** of **{shown_count(total_refs, on)}** referrals in view "
+            "involve an allegation of rape (any offence code with `rape = true`). The review "
+            "assesses these first."
+        )
+        r = shown_table(
+            rape_force.select("force", "rape_referrals"),
+            ["rape_referrals"],
+            disclosure_on=on,
+            totals="column",
+        )
+        rplot = r.values.with_columns(
+            r.table["rape_referrals"].alias("shown"),
+            pl.col("force")
+            .replace_strict(short_names, default=pl.col("force"))
+            .alias("short_name"),
+        )
+        rtop = rplot.filter(pl.col("rape_referrals").is_not_null()).sort(
+            "rape_referrals", descending=True
+        )
+        chart_with_table(
+            bar_chart(
+                rplot.sort("rape_referrals", descending=True, nulls_last=True),
+                category="short_name",
+                value="rape_referrals",
+                text="shown",
+                title=(
+                    f"{rtop['short_name'][0]} has the most referrals involving rape: "
+                    f"{rtop['rape_referrals'][0]:,}"
+                    if rtop.height
+                    else "Referrals involving rape by force"
+                ),
+                category_title="Force",
+                value_title="Referrals involving rape (count)",
+                colour=OKABE_ITO[5],
+            ),
+            r.table,
+            name="rape referrals by force",
+            context=context,
+        )

@@ -12,7 +12,7 @@ from dashboard.session import require_role
 context = require_role("outcomes")
 
 from dashboard.components.charts import OKABE_ITO, bar_chart, line_chart, stacked_bars  # noqa: E402
-from dashboard.components.figure_block import chart_with_table  # noqa: E402
+from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import ask, frames, shown_count, shown_table, wide  # noqa: E402
 from metrics import outcomes, reference  # noqa: E402
@@ -33,203 +33,232 @@ DECISION_LABELS = {
 }
 decision_order = [*DECISIONS, AWAITING_DECISION]
 
+# Only the chosen tab's figures are computed and sent to the browser.
+tabs = section_tabs(
+    [
+        "Decisions by force",
+        "Original outcomes",
+        "Time in each stage",
+        "Backlog and forecast",
+        "Weekly throughput",
+    ],
+    key="outcomes_tab",
+)
+
 # ----------------------------------------------------------------- decisions by force
-st.subheader("The review's decisions by force")
-mix = wide(
-    ask(outcomes.decision_mix_by_force, context),
-    index="force",
-    columns="decision",
-    values="referrals",
-    order=decision_order,
-).with_columns(pl.sum_horizontal(decision_order).alias("total"))
-if mix.height == 0:
-    st.info("No eligible referrals match the filters.")
-else:
-    d = shown_table(mix, decision_order, disclosure_on=on, totals="both")
-    dplot = d.values.with_columns(
-        pl.col("force").replace_strict(short_names, default=pl.col("force")).alias("short_name")
-    )
-    national = {k: int(mix[k].sum()) for k in decision_order}
-    decided = sum(national[k] for k in DECISIONS)
-    passed = national["passed_back_to_force"] + national["adopted_by_nca"]
-    dtitle = (
-        f"{shown_count(passed, on)} of {shown_count(decided, on)} decisions reopened the case"
-        if decided
-        else "No decisions yet"
-    )
-    chart_with_table(
-        stacked_bars(
-            dplot,
-            category="short_name",
-            series=decision_order,
-            names=[DECISION_LABELS[k] for k in decision_order],
-            title=dtitle,
-            category_title="Force",
-            value_title="Eligible referrals (count)",
-        ),
-        d.table,
-        name="decisions by force",
-        context=context,
-        caption="Reopened: passed back to the force or adopted by the NCA. The total column "
-        "is the force's eligible referrals.",
-    )
+with tabs[0]:
+    if tabs[0].open:
+        st.subheader("The review's decisions by force")
+        mix = wide(
+            ask(outcomes.decision_mix_by_force, context),
+            index="force",
+            columns="decision",
+            values="referrals",
+            order=decision_order,
+        ).with_columns(pl.sum_horizontal(decision_order).alias("total"))
+        if mix.height == 0:
+            st.info("No eligible referrals match the filters.")
+        else:
+            d = shown_table(mix, decision_order, disclosure_on=on, totals="both")
+            dplot = d.values.with_columns(
+                pl.col("force")
+                .replace_strict(short_names, default=pl.col("force"))
+                .alias("short_name")
+            )
+            national = {k: int(mix[k].sum()) for k in decision_order}
+            decided = sum(national[k] for k in DECISIONS)
+            passed = national["passed_back_to_force"] + national["adopted_by_nca"]
+            dtitle = (
+                f"{shown_count(passed, on)} of {shown_count(decided, on)} decisions reopened the case"
+                if decided
+                else "No decisions yet"
+            )
+            chart_with_table(
+                stacked_bars(
+                    dplot,
+                    category="short_name",
+                    series=decision_order,
+                    names=[DECISION_LABELS[k] for k in decision_order],
+                    title=dtitle,
+                    category_title="Force",
+                    value_title="Eligible referrals (count)",
+                ),
+                d.table,
+                name="decisions by force",
+                context=context,
+                caption="Reopened: passed back to the force or adopted by the NCA. The total column "
+                "is the force's eligible referrals.",
+            )
 
 # ----------------------------------------------------------------- original outcomes
-st.subheader("How forces originally closed the cases")
-orig = ask(outcomes.original_outcomes, context).with_columns(
-    (pl.col("share") * 100).alias("percent"),
-    (
-        pl.col("original_outcome")
-        + ": "
-        + pl.when(pl.col("label").str.len_chars() > 42)
-        .then(pl.col("label").str.slice(0, 40) + "…")
-        .otherwise(pl.col("label").fill_null(""))
-    ).alias("outcome"),
-)
-o = shown_table(
-    orig.select("original_outcome", "label", "outcome_group", "referrals", "percent"),
-    ["referrals"],
-    disclosure_on=on,
-    totals="column",
-    rate_columns={"percent": ["referrals"]},
-)
-oplot = o.values.with_columns(o.table["referrals"].alias("shown"), orig["outcome"])
-otop = oplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
-chart_with_table(
-    bar_chart(
-        oplot,
-        category="outcome",
-        value="referrals",
-        text="shown",
-        title=(
-            f"Most were closed as outcome {otop['original_outcome'][0]}: "
-            f"{otop['percent'][0]:.0f}% of referrals"
-            if otop.height and otop["percent"][0] is not None
-            else "Original outcome types"
-        ),
-        category_title="Home Office outcome type",
-        value_title="Referrals (count)",
-        colour=OKABE_ITO[4],
-    ),
-    o.table.rename({"percent": "percent_of_referrals"}),
-    name="original outcomes",
-    context=context,
-)
+with tabs[1]:
+    if tabs[1].open:
+        st.subheader("How forces originally closed the cases")
+        orig = ask(outcomes.original_outcomes, context).with_columns(
+            (pl.col("share") * 100).alias("percent"),
+            (
+                pl.col("original_outcome")
+                + ": "
+                + pl.when(pl.col("label").str.len_chars() > 42)
+                .then(pl.col("label").str.slice(0, 40) + "…")
+                .otherwise(pl.col("label").fill_null(""))
+            ).alias("outcome"),
+        )
+        o = shown_table(
+            orig.select("original_outcome", "label", "outcome_group", "referrals", "percent"),
+            ["referrals"],
+            disclosure_on=on,
+            totals="column",
+            rate_columns={"percent": ["referrals"]},
+        )
+        oplot = o.values.with_columns(o.table["referrals"].alias("shown"), orig["outcome"])
+        otop = oplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
+        chart_with_table(
+            bar_chart(
+                oplot,
+                category="outcome",
+                value="referrals",
+                text="shown",
+                title=(
+                    f"Most were closed as outcome {otop['original_outcome'][0]}: "
+                    f"{otop['percent'][0]:.0f}% of referrals"
+                    if otop.height and otop["percent"][0] is not None
+                    else "Original outcome types"
+                ),
+                category_title="Home Office outcome type",
+                value_title="Referrals (count)",
+                colour=OKABE_ITO[4],
+            ),
+            o.table.rename({"percent": "percent_of_referrals"}),
+            name="original outcomes",
+            context=context,
+        )
 
 # ----------------------------------------------------------------- time in stage
-st.subheader("Time in each stage")
-STAGE_LABELS = {
-    "referral_to_assessment_start": "Referral to assessment start",
-    "assessment_start_to_decision": "Assessment start to decision",
-    "decision_to_charge": "Decision to charge",
-    "referral_to_decision": "Referral to decision",
-}
-stages = ask(outcomes.time_in_stage, context).with_columns(
-    pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).alias("stage")
-)
-t = shown_table(
-    stages,
-    ["referrals"],
-    disclosure_on=on,
-    totals=None,
-    rate_columns={"median_days": ["referrals"], "p90_days": ["referrals"]},
-)
-tplot = t.values.with_columns(t.table["median_days"].fill_null("none yet").alias("shown"))
-overall = tplot.filter(pl.col("stage") == "Referral to decision")
-chart_with_table(
-    bar_chart(
-        tplot,
-        category="stage",
-        value="median_days",
-        text="shown",
-        title=(
-            f"Half of decided referrals took {overall['median_days'][0]:.0f} days or less "
-            "from referral to decision"
-            if overall.height and overall["median_days"][0] is not None
-            else "Median days in each stage"
-        ),
-        category_title="Stage",
-        value_title="Median days (eligible referrals that completed the stage)",
-        colour=OKABE_ITO[0],
-    ),
-    t.table,
-    name="time in stage",
-    context=context,
-    caption="Medians and 90th percentiles in days; a figure is withheld when fewer than 5 "
-    "referrals completed the stage.",
-)
+with tabs[2]:
+    if tabs[2].open:
+        st.subheader("Time in each stage")
+        STAGE_LABELS = {
+            "referral_to_assessment_start": "Referral to assessment start",
+            "assessment_start_to_decision": "Assessment start to decision",
+            "decision_to_charge": "Decision to charge",
+            "referral_to_decision": "Referral to decision",
+        }
+        stages = ask(outcomes.time_in_stage, context).with_columns(
+            pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).alias("stage")
+        )
+        t = shown_table(
+            stages,
+            ["referrals"],
+            disclosure_on=on,
+            totals=None,
+            rate_columns={"median_days": ["referrals"], "p90_days": ["referrals"]},
+        )
+        tplot = t.values.with_columns(t.table["median_days"].fill_null("none yet").alias("shown"))
+        overall = tplot.filter(pl.col("stage") == "Referral to decision")
+        chart_with_table(
+            bar_chart(
+                tplot,
+                category="stage",
+                value="median_days",
+                text="shown",
+                title=(
+                    f"Half of decided referrals took {overall['median_days'][0]:.0f} days or less "
+                    "from referral to decision"
+                    if overall.height and overall["median_days"][0] is not None
+                    else "Median days in each stage"
+                ),
+                category_title="Stage",
+                value_title="Median days (eligible referrals that completed the stage)",
+                colour=OKABE_ITO[0],
+            ),
+            t.table,
+            name="time in stage",
+            context=context,
+            caption="Medians and 90th percentiles in days; a figure is withheld when fewer than 5 "
+            "referrals completed the stage.",
+        )
 
 # ----------------------------------------------------------------- backlog age
-st.subheader("Backlog")
-age = ask(outcomes.backlog_by_age, context).select("age_band", "referrals")
-a = shown_table(age, ["referrals"], disclosure_on=on, totals="column")
-aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
-backlog_total = int(age["referrals"].sum() or 0)
-old = int(
-    age.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))["referrals"].sum() or 0
-)
-chart_with_table(
-    bar_chart(
-        aplot,
-        category="age_band",
-        value="referrals",
-        text="shown",
-        title=f"{shown_count(backlog_total, on)} eligible referrals await a decision; "
-        f"{shown_count(old, on)} have waited over 180 days",
-        category_title="Time since referral",
-        value_title="Eligible referrals awaiting a decision (count)",
-        colour=OKABE_ITO[1],
-        horizontal=False,
-    ),
-    a.table,
-    name="backlog by age",
-    context=context,
-)
+with tabs[3]:
+    if tabs[3].open:
+        st.subheader("Backlog")
+        age = ask(outcomes.backlog_by_age, context).select("age_band", "referrals")
+        a = shown_table(age, ["referrals"], disclosure_on=on, totals="column")
+        aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
+        backlog_total = int(age["referrals"].sum() or 0)
+        old = int(
+            age.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))[
+                "referrals"
+            ].sum()
+            or 0
+        )
+        chart_with_table(
+            bar_chart(
+                aplot,
+                category="age_band",
+                value="referrals",
+                text="shown",
+                title=f"{shown_count(backlog_total, on)} eligible referrals await a decision; "
+                f"{shown_count(old, on)} have waited over 180 days",
+                category_title="Time since referral",
+                value_title="Eligible referrals awaiting a decision (count)",
+                colour=OKABE_ITO[1],
+                horizontal=False,
+            ),
+            a.table,
+            name="backlog by age",
+            context=context,
+        )
 
-forecast = ask(outcomes.backlog_forecast, context)
-if forecast.backlog == 0:
-    st.success("No eligible referral is waiting for a decision.")
-elif forecast.clear_by is None:
-    st.warning(
-        f"No decisions were made in the last {forecast.recent_weeks} weeks, so the backlog of "
-        f"{shown_count(forecast.backlog, on)} has no clearance date at the recent rate."
-    )
-else:
-    latest = f"{forecast.clear_latest:%d %B %Y}" if forecast.clear_latest else "no end in sight"
-    st.info(
-        f"**Forecast.** At the rate of the last {forecast.recent_weeks} weeks "
-        f"({forecast.weekly_rate:.1f} decisions a week), today's backlog of "
-        f"{shown_count(forecast.backlog, on)} would be cleared around "
-        f"**{forecast.clear_by:%d %B %Y}** ({forecast.level:.0%} interval: "
-        f"{forecast.clear_earliest:%d %B %Y} to {latest}). New referrals are not included.",
-        icon=":material/trending_down:",
-    )
+        forecast = ask(outcomes.backlog_forecast, context)
+        if forecast.backlog == 0:
+            st.success("No eligible referral is waiting for a decision.")
+        elif forecast.clear_by is None:
+            st.warning(
+                f"No decisions were made in the last {forecast.recent_weeks} weeks, so the backlog of "
+                f"{shown_count(forecast.backlog, on)} has no clearance date at the recent rate."
+            )
+        else:
+            latest = (
+                f"{forecast.clear_latest:%d %B %Y}" if forecast.clear_latest else "no end in sight"
+            )
+            st.info(
+                f"**Forecast.** At the rate of the last {forecast.recent_weeks} weeks "
+                f"({forecast.weekly_rate:.1f} decisions a week), today's backlog of "
+                f"{shown_count(forecast.backlog, on)} would be cleared around "
+                f"**{forecast.clear_by:%d %B %Y}** ({forecast.level:.0%} interval: "
+                f"{forecast.clear_earliest:%d %B %Y} to {latest}). New referrals are not included.",
+                icon=":material/trending_down:",
+            )
 
 # ----------------------------------------------------------------- throughput
-st.subheader("Weekly throughput")
-weekly = ask(outcomes.weekly_throughput, context)
-if weekly.height:
-    w = shown_table(
-        weekly.select("week_start", "received", "decisions", "backlog"),
-        ["received", "decisions", "backlog"],
-        disclosure_on=on,
-        totals=None,
-    )
-    recent = weekly.tail(4)
-    chart_with_table(
-        line_chart(
-            w.values,
-            x="week_start",
-            ys=["received", "decisions", "backlog"],
-            names=["Referrals received", "Decisions made", "Backlog at week end"],
-            title=(
-                f"In the last 4 weeks: {shown_count(int(recent['received'].sum()), on)} "
-                f"received, {shown_count(int(recent['decisions'].sum()), on)} decided"
-            ),
-            x_title="Week beginning (Monday)",
-            y_title="Referrals (count)",
-        ),
-        w.table.with_columns(pl.col("week_start").cast(pl.String)),
-        name="weekly throughput",
-        context=context,
-    )
+with tabs[4]:
+    if tabs[4].open:
+        st.subheader("Weekly throughput")
+        weekly = ask(outcomes.weekly_throughput, context)
+        if weekly.height:
+            w = shown_table(
+                weekly.select("week_start", "received", "decisions", "backlog"),
+                ["received", "decisions", "backlog"],
+                disclosure_on=on,
+                totals=None,
+            )
+            recent = weekly.tail(4)
+            chart_with_table(
+                line_chart(
+                    w.values,
+                    x="week_start",
+                    ys=["received", "decisions", "backlog"],
+                    names=["Referrals received", "Decisions made", "Backlog at week end"],
+                    title=(
+                        f"In the last 4 weeks: {shown_count(int(recent['received'].sum()), on)} "
+                        f"received, {shown_count(int(recent['decisions'].sum()), on)} decided"
+                    ),
+                    x_title="Week beginning (Monday)",
+                    y_title="Referrals (count)",
+                ),
+                w.table.with_columns(pl.col("week_start").cast(pl.String)),
+                name="weekly throughput",
+                context=context,
+            )

@@ -18,7 +18,7 @@ from dashboard.components.charts import (  # noqa: E402
     base_layout,
     tile_map,
 )
-from dashboard.components.figure_block import chart_with_table  # noqa: E402
+from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import ask, frames, shown_table  # noqa: E402
 from metrics import reference, volumes  # noqa: E402
@@ -65,231 +65,256 @@ plot = _with_labels(force_shown, ["referrals", "per_100k"]).with_columns(
     pl.col("force").replace_strict(short_names, default=pl.col("force")).alias("short_name")
 )
 
-# ----------------------------------------------------------------- by force
-st.subheader("By force")
-measure = st.radio(
-    "Show",
-    ["Referrals", "Per 100,000 residents"],
-    horizontal=True,
-    key="referrals_measure",
+# Only the chosen tab's figures are computed and sent to the browser.
+tabs = section_tabs(
+    ["By force", "Against the national rate", "By region", "Trend"], key="referrals_tab"
 )
-column = "referrals" if measure == "Referrals" else "per_100k"
-unit = "Referrals (count)" if column == "referrals" else "Referrals per 100,000 residents"
-top = _top(plot, column)
-if top is None:
-    title = "Referrals by force"
-elif column == "referrals":
-    title = f"{top['short_name']} referred the most files: {top['referrals']:,}"
-else:
-    title = f"{top['short_name']} has the highest rate: {top['per_100k']:.1f} per 100,000"
-tab_bar, tab_map = st.tabs(["Bar chart", "Map of the 44 forces"])
-with tab_bar:
-    chart_with_table(
-        bar_chart(
-            plot.sort(column, "force", descending=[True, False], nulls_last=True),
-            category="short_name",
-            value=column,
-            text=f"{column}_shown",
-            title=title,
-            category_title="Force",
-            value_title=unit,
-        ),
-        force_shown.table,
-        name="referrals by force",
-        context=context,
-    )
-with tab_map:
-    chart_with_table(
-        tile_map(
-            plot.with_columns(
-                pl.when(pl.col(f"{column}_shown").is_null())
-                .then(pl.lit("n/a"))
-                .otherwise(pl.col(f"{column}_shown"))
-                .alias("label")
-            ),
-            force="force",
-            value=column,
-            label="label",
-            short_names=short_names,
-            title=title,
-            value_title="count" if column == "referrals" else "per 100k",
-        ),
-        force_shown.table,
-        name="referrals map",
-        context=context,
-        caption="Each square is a force, placed roughly where it is; darker means more. "
-        "A dash marks a force with no referrals in view; grey with <5 or n/a, a figure "
-        "not shown. British Transport Police (national) is top left.",
-    )
+
+# ----------------------------------------------------------------- by force
+with tabs[0]:
+    if tabs[0].open:
+        st.subheader("By force")
+        measure = st.radio(
+            "Show",
+            ["Referrals", "Per 100,000 residents"],
+            horizontal=True,
+            key="referrals_measure",
+        )
+        column = "referrals" if measure == "Referrals" else "per_100k"
+        unit = "Referrals (count)" if column == "referrals" else "Referrals per 100,000 residents"
+        top = _top(plot, column)
+        if top is None:
+            title = "Referrals by force"
+        elif column == "referrals":
+            title = f"{top['short_name']} referred the most files: {top['referrals']:,}"
+        else:
+            title = f"{top['short_name']} has the highest rate: {top['per_100k']:.1f} per 100,000"
+        tab_bar, tab_map = section_tabs(["Bar chart", "Map of the 44 forces"], key="referrals_view")
+        with tab_bar:
+            if tab_bar.open:
+                chart_with_table(
+                    bar_chart(
+                        plot.sort(column, "force", descending=[True, False], nulls_last=True),
+                        category="short_name",
+                        value=column,
+                        text=f"{column}_shown",
+                        title=title,
+                        category_title="Force",
+                        value_title=unit,
+                    ),
+                    force_shown.table,
+                    name="referrals by force",
+                    context=context,
+                )
+        with tab_map:
+            if tab_map.open:
+                chart_with_table(
+                    tile_map(
+                        plot.with_columns(
+                            pl.when(pl.col(f"{column}_shown").is_null())
+                            .then(pl.lit("n/a"))
+                            .otherwise(pl.col(f"{column}_shown"))
+                            .alias("label")
+                        ),
+                        force="force",
+                        value=column,
+                        label="label",
+                        short_names=short_names,
+                        title=title,
+                        value_title="count" if column == "referrals" else "per 100k",
+                    ),
+                    force_shown.table,
+                    name="referrals map",
+                    context=context,
+                    caption="Each square is a force, placed roughly where it is; darker means more. "
+                    "A dash marks a force with no referrals in view; grey with <5 or n/a, a figure "
+                    "not shown. British Transport Police (national) is top left.",
+                )
 
 # ----------------------------------------------------------------- funnel plot
-st.subheader("Each force against the national rate")
-funnel = ask(volumes.force_rate_funnel, context)
-funnel_table = funnel.select(
-    "force", "population", "referrals", "per_100k", "national_per_100k", "position"
-)
-funnel_shown = shown_table(
-    funnel_table,
-    ["referrals"],
-    disclosure_on=on,
-    rate_columns={"per_100k": ["referrals"]},
-)
-fvals = funnel.with_columns(
-    funnel_shown.values["referrals"], funnel_shown.values["per_100k"]
-).with_columns(
-    pl.when(pl.col("per_100k").is_null()).then(None).otherwise(pl.col("position")).alias("position")
-)
-if fvals.height and fvals["national_per_100k"][0] is not None:
-    national = fvals["national_per_100k"][0]
-    outside = fvals.filter(pl.col("position").str.starts_with("above 99.8"))
-    if outside.height:
-        names = ", ".join(short_names.get(f, f) for f in outside["force"].to_list()[:3])
-        ftitle = (
-            f"{outside.height} of {fvals.height} forces refer well above the national "
-            f"rate of {national:.1f} per 100,000, among them {names}"
+with tabs[1]:
+    if tabs[1].open:
+        st.subheader("Each force against the national rate")
+        funnel = ask(volumes.force_rate_funnel, context)
+        funnel_table = funnel.select(
+            "force", "population", "referrals", "per_100k", "national_per_100k", "position"
         )
-    else:
-        ftitle = f"No force refers far above the national rate of {national:.1f} per 100,000"
-    low, high = fvals["population"].min() * 0.8, fvals["population"].max() * 1.2
-    curve_pop = [int(low * (high / low) ** (i / 80)) for i in range(81)]
-    curves = volumes.funnel_limits(national, curve_pop)
-    fig = go.Figure()
-    for col_name, label, dash in (
-        ("upper_99_8", "99.8% limits", "dot"),
-        ("lower_99_8", None, "dot"),
-        ("upper_95", "95% limits", "dash"),
-        ("lower_95", None, "dash"),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=curves["population"],
-                y=curves[col_name],
-                mode="lines",
-                name=label or col_name,
-                showlegend=label is not None,
-                legendgroup=col_name[-4:],
-                line={"color": "#555555", "dash": dash, "width": 1},
-                hoverinfo="skip",
+        funnel_shown = shown_table(
+            funnel_table,
+            ["referrals"],
+            disclosure_on=on,
+            rate_columns={"per_100k": ["referrals"]},
+        )
+        fvals = funnel.with_columns(
+            funnel_shown.values["referrals"], funnel_shown.values["per_100k"]
+        ).with_columns(
+            pl.when(pl.col("per_100k").is_null())
+            .then(None)
+            .otherwise(pl.col("position"))
+            .alias("position")
+        )
+        if fvals.height and fvals["national_per_100k"][0] is not None:
+            national = fvals["national_per_100k"][0]
+            outside = fvals.filter(pl.col("position").str.starts_with("above 99.8"))
+            if outside.height:
+                names = ", ".join(short_names.get(f, f) for f in outside["force"].to_list()[:3])
+                ftitle = (
+                    f"{outside.height} of {fvals.height} forces refer well above the national "
+                    f"rate of {national:.1f} per 100,000, among them {names}"
+                )
+            else:
+                ftitle = (
+                    f"No force refers far above the national rate of {national:.1f} per 100,000"
+                )
+            low, high = fvals["population"].min() * 0.8, fvals["population"].max() * 1.2
+            curve_pop = [int(low * (high / low) ** (i / 80)) for i in range(81)]
+            curves = volumes.funnel_limits(national, curve_pop)
+            fig = go.Figure()
+            for col_name, label, dash in (
+                ("upper_99_8", "99.8% limits", "dot"),
+                ("lower_99_8", None, "dot"),
+                ("upper_95", "95% limits", "dash"),
+                ("lower_95", None, "dash"),
+            ):
+                fig.add_trace(
+                    go.Scatter(
+                        x=curves["population"],
+                        y=curves[col_name],
+                        mode="lines",
+                        name=label or col_name,
+                        showlegend=label is not None,
+                        legendgroup=col_name[-4:],
+                        line={"color": "#555555", "dash": dash, "width": 1},
+                        hoverinfo="skip",
+                    )
+                )
+            fig.add_hline(
+                y=national,
+                line={"color": OKABE_ITO[7], "width": 1},
+                annotation_text=f"national {national:.1f}",
             )
-        )
-    fig.add_hline(
-        y=national,
-        line={"color": OKABE_ITO[7], "width": 1},
-        annotation_text=f"national {national:.1f}",
-    )
-    symbols = {
-        "within limits": ("circle", OKABE_ITO[0]),
-        "above 95% limit": ("triangle-up", OKABE_ITO[1]),
-        "above 99.8% limit": ("triangle-up", OKABE_ITO[5]),
-        "below 95% limit": ("triangle-down", OKABE_ITO[4]),
-        "below 99.8% limit": ("triangle-down", OKABE_ITO[2]),
-    }
-    for position, (symbol, colour) in symbols.items():
-        pts = fvals.filter(pl.col("position") == position)
-        if pts.height == 0:
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=pts["population"],
-                y=pts["per_100k"],
-                mode="markers",
-                name=position,
-                marker={
-                    "symbol": symbol,
-                    "color": colour,
-                    "size": 10,
-                    "line": {"width": 1, "color": "#333"},
-                },
-                text=[short_names.get(f, f) for f in pts["force"]],
-                hovertemplate="%{text}: %{y:.1f} per 100,000<extra></extra>",
+            symbols = {
+                "within limits": ("circle", OKABE_ITO[0]),
+                "above 95% limit": ("triangle-up", OKABE_ITO[1]),
+                "above 99.8% limit": ("triangle-up", OKABE_ITO[5]),
+                "below 95% limit": ("triangle-down", OKABE_ITO[4]),
+                "below 99.8% limit": ("triangle-down", OKABE_ITO[2]),
+            }
+            for position, (symbol, colour) in symbols.items():
+                pts = fvals.filter(pl.col("position") == position)
+                if pts.height == 0:
+                    continue
+                fig.add_trace(
+                    go.Scatter(
+                        x=pts["population"],
+                        y=pts["per_100k"],
+                        mode="markers",
+                        name=position,
+                        marker={
+                            "symbol": symbol,
+                            "color": colour,
+                            "size": 10,
+                            "line": {"width": 1, "color": "#333"},
+                        },
+                        text=[short_names.get(f, f) for f in pts["force"]],
+                        hovertemplate="%{text}: %{y:.1f} per 100,000<extra></extra>",
+                    )
+                )
+            base_layout(
+                fig, ftitle, "Residents of the force area", "Referrals per 100,000 residents"
             )
-        )
-    base_layout(fig, ftitle, "Residents of the force area", "Referrals per 100,000 residents")
-    fig.update_xaxes(type="log")
-    chart_with_table(
-        fig,
-        funnel_shown.table,
-        name="funnel plot",
-        context=context,
-        caption="Forces outside the dotted lines differ from the national rate by more than "
-        "chance would explain (99.8%); the dashed lines are the 95% limits. Forces whose "
-        "rate is withheld are not drawn.",
-    )
+            fig.update_xaxes(type="log")
+            chart_with_table(
+                fig,
+                funnel_shown.table,
+                name="funnel plot",
+                context=context,
+                caption="Forces outside the dotted lines differ from the national rate by more than "
+                "chance would explain (99.8%); the dashed lines are the 95% limits. Forces whose "
+                "rate is withheld are not drawn.",
+            )
 
 # ----------------------------------------------------------------- by region
-st.subheader("By region")
-by_region = ask(volumes.referrals_by_region, context).select("region", "referrals", "per_100k")
-region_shown = shown_table(
-    by_region, ["referrals"], disclosure_on=on, rate_columns={"per_100k": ["referrals"]}
-)
-rplot = region_shown.values.with_columns(
-    region_shown.table["referrals"].cast(pl.String).alias("shown")
-)
-rtop = rplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
-chart_with_table(
-    bar_chart(
-        rplot.sort("referrals", descending=True, nulls_last=True),
-        category="region",
-        value="referrals",
-        text="shown",
-        title=(
-            f"{rtop['region'][0]} referred the most files: {rtop['referrals'][0]:,}"
-            if rtop.height
-            else "Referrals by region"
-        ),
-        category_title="Region",
-        value_title="Referrals (count)",
-        colour=OKABE_ITO[2],
-    ),
-    region_shown.table,
-    name="referrals by region",
-    context=context,
-)
+with tabs[2]:
+    if tabs[2].open:
+        st.subheader("By region")
+        by_region = ask(volumes.referrals_by_region, context).select(
+            "region", "referrals", "per_100k"
+        )
+        region_shown = shown_table(
+            by_region, ["referrals"], disclosure_on=on, rate_columns={"per_100k": ["referrals"]}
+        )
+        rplot = region_shown.values.with_columns(
+            region_shown.table["referrals"].cast(pl.String).alias("shown")
+        )
+        rtop = rplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
+        chart_with_table(
+            bar_chart(
+                rplot.sort("referrals", descending=True, nulls_last=True),
+                category="region",
+                value="referrals",
+                text="shown",
+                title=(
+                    f"{rtop['region'][0]} referred the most files: {rtop['referrals'][0]:,}"
+                    if rtop.height
+                    else "Referrals by region"
+                ),
+                category_title="Region",
+                value_title="Referrals (count)",
+                colour=OKABE_ITO[2],
+            ),
+            region_shown.table,
+            name="referrals by region",
+            context=context,
+        )
 
 # ----------------------------------------------------------------- trend
-st.subheader("Trend")
-period = st.radio("Period", ["Week", "Month"], horizontal=True, key="referrals_period")
-trend = ask(
-    volumes.referrals_by_week if period == "Week" else volumes.referrals_by_month, context
-).select("period_start", "referrals")
-trend_shown = shown_table(trend, ["referrals"], disclosure_on=on)
-tplot = trend_shown.values.with_columns(
-    trend_shown.table["referrals"].cast(pl.String).alias("shown")
-)
-busiest = tplot.filter(pl.col("referrals").is_not_null()).sort(
-    ["referrals", "period_start"], descending=[True, False]
-)
-fig = go.Figure(
-    go.Bar(
-        x=tplot["period_start"],
-        y=tplot["referrals"].fill_null(0),
-        text=tplot["shown"],
-        textposition="outside" if tplot.height <= 30 else "none",
-        marker={
-            "color": [
-                OKABE_ITO[0] if v is not None else SUPPRESSED_GREY for v in tplot["referrals"]
-            ]
-        },
-        hovertemplate="%{x}: %{text}<extra></extra>",
-    )
-)
-if busiest.height:
-    when = busiest["period_start"][0]
-    when_text = f"beginning {when:%d %b %Y}" if period == "Week" else f"{when:%B %Y}"
-    trend_title = (
-        f"Busiest {period.lower()}: {when_text}, with {busiest['referrals'][0]:,} referrals"
-    )
-else:
-    trend_title = "Referrals over time"
-base_layout(
-    fig,
-    trend_title,
-    "Week beginning (Monday)" if period == "Week" else "Month",
-    "Referrals (count)",
-)
-chart_with_table(
-    fig,
-    trend_shown.table.with_columns(pl.col("period_start").cast(pl.String)),
-    name=f"referrals by {period.lower()}",
-    context=context,
-)
+with tabs[3]:
+    if tabs[3].open:
+        st.subheader("Trend")
+        period = st.radio("Period", ["Week", "Month"], horizontal=True, key="referrals_period")
+        trend = ask(
+            volumes.referrals_by_week if period == "Week" else volumes.referrals_by_month, context
+        ).select("period_start", "referrals")
+        trend_shown = shown_table(trend, ["referrals"], disclosure_on=on)
+        tplot = trend_shown.values.with_columns(
+            trend_shown.table["referrals"].cast(pl.String).alias("shown")
+        )
+        busiest = tplot.filter(pl.col("referrals").is_not_null()).sort(
+            ["referrals", "period_start"], descending=[True, False]
+        )
+        fig = go.Figure(
+            go.Bar(
+                x=tplot["period_start"],
+                y=tplot["referrals"].fill_null(0),
+                text=tplot["shown"],
+                textposition="outside" if tplot.height <= 30 else "none",
+                marker={
+                    "color": [
+                        OKABE_ITO[0] if v is not None else SUPPRESSED_GREY
+                        for v in tplot["referrals"]
+                    ]
+                },
+                hovertemplate="%{x}: %{text}<extra></extra>",
+            )
+        )
+        if busiest.height:
+            when = busiest["period_start"][0]
+            when_text = f"beginning {when:%d %b %Y}" if period == "Week" else f"{when:%B %Y}"
+            trend_title = (
+                f"Busiest {period.lower()}: {when_text}, with {busiest['referrals'][0]:,} referrals"
+            )
+        else:
+            trend_title = "Referrals over time"
+        base_layout(
+            fig,
+            trend_title,
+            "Week beginning (Monday)" if period == "Week" else "Month",
+            "Referrals (count)",
+        )
+        chart_with_table(
+            fig,
+            trend_shown.table.with_columns(pl.col("period_start").cast(pl.String)),
+            name=f"referrals by {period.lower()}",
+            context=context,
+        )

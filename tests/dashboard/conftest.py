@@ -27,6 +27,43 @@ VIEWS = {
 }
 
 
+#: Pages whose sections are lazy tabs (only the chosen tab runs): their session key.
+TAB_KEYS = {
+    "referrals": "referrals_tab",
+    "offences": "offences_tab",
+    "outcomes": "outcomes_tab",
+    "learning": "learning_tab",
+}
+
+
+#: Lazy tabs inside a page's first section: (session key, labels).
+INNER_TABS = {"referrals": ("referrals_view", ("Bar chart", "Map of the 44 forces"))}
+
+
+def every_tab(at: AppTest, path: str) -> Iterator[str]:
+    """Show each tab of the page in turn (the page as it is for a page without tabs),
+    failing on the app's failure message; yields the tab's label."""
+    key = TAB_KEYS.get(path)
+    if key is None:
+        yield ""
+        return
+    inner_key, inner_labels = INNER_TABS.get(path, ("", ()))
+    labels = [t.label for t in at.tabs if t.label not in inner_labels]
+    assert labels, f"{path}: no tabs drawn"
+    for label in labels:
+        at.session_state[key] = label
+        at.run()
+        assert not page_failures(at), (label, page_failures(at))
+        yield label
+    if inner_key:
+        at.session_state[key] = labels[0]
+        for label in inner_labels[1:]:
+            at.session_state[inner_key] = label
+            at.run()
+            assert not page_failures(at), (label, page_failures(at))
+            yield f"{labels[0]}: {label}"
+
+
 def _store(path: Path, synthetic: bool) -> str:
     url = f"sqlite:///{path}"
     engine = make_engine(url)

@@ -17,7 +17,7 @@ from metrics import progress, volumes
 from metrics.filters import Filters
 from metrics.frames import load_store
 from metrics.store import make_engine
-from tests.dashboard.conftest import page_failures
+from tests.dashboard.conftest import every_tab, page_failures
 
 pytestmark = pytest.mark.sqlite
 
@@ -50,6 +50,9 @@ def test_every_page_under_every_role(
         assert not any(REFUSAL in str(e.value) for e in at.error)
         assert any("SYNTHETIC DATA" in str(w.value) for w in at.warning), "synthetic banner"
         assert at.title, "page drew its title"
+        for _label in every_tab(at, page):
+            _no_exception(at)
+            assert at.title
         return
     # Not in this role's navigation ...
     with pytest.raises(ValueError, match="Could not find a navigation page"):
@@ -194,7 +197,11 @@ def _small_counts_visible(at: AppTest) -> list[str]:
 def test_oversight_sees_no_count_from_1_to_4(open_page: OpenPage, page: str) -> None:
     at = open_page(page, "oversight")
     _no_exception(at)
-    assert _small_counts_visible(at) == []
+    seen = 0
+    for label in every_tab(at, page):
+        assert _small_counts_visible(at) == [], label
+        seen += len(at.dataframe)
+    assert seen, "no table was checked"
     assert any("Disclosure control is **on**" in t for t in _texts(at))
 
 
@@ -204,6 +211,17 @@ def test_oversight_sees_essex_as_less_than_5(open_page: OpenPage) -> None:
     essex = table.filter(pl.col("force") == "Essex Police")
     assert essex["referrals"].to_list() == ["<5"]
     assert essex["per_100k"].to_list() == ["withheld"]
+
+
+def test_only_the_chosen_tab_is_computed(open_page: OpenPage) -> None:
+    """The heavy pages draw one section per run: the first tab on opening."""
+    at = open_page("outcomes", "oversight")
+    assert [t.label for t in at.tabs][:2] == ["Decisions by force", "Original outcomes"]
+    assert len(at.get("plotly_chart")) == 1
+    at.session_state["outcomes_tab"] = "Weekly throughput"
+    at.run()
+    _no_exception(at)
+    assert [s.value for s in at.main.subheader] == ["Weekly throughput"]
 
 
 def test_steward_may_switch_disclosure_off_and_is_warned(open_page: OpenPage) -> None:
@@ -267,5 +285,7 @@ def test_page_failure_is_a_plain_message(
 
 def test_downloads_are_offered_beside_tables(open_page: OpenPage) -> None:
     at = open_page("referrals", "oversight")
-    labels = [b.proto.label for b in at.get("download_button")]
+    labels = []
+    for _tab in every_tab(at, "referrals"):
+        labels += [b.proto.label for b in at.get("download_button")]
     assert labels.count("CSV") >= 4 and labels.count("Excel") >= 4

@@ -187,6 +187,21 @@ def test_sign_in_visit_every_page_filter_and_download(
             assert page.get_by_text("SYNTHETIC DATA").count() >= 1, f"{title}: banner"
             full_screenshot(page, screenshots / f"{shot}.png")
 
+        # The heavy pages draw one section at a time, in tabs: open each one.
+        for title, _shot, _path in PAGES[1:5]:
+            page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+            wait_idle(page)
+            sections = page.get_by_role("tablist").first  # the page's sections
+            tabs = sections.get_by_role("tab")
+            labels = [tabs.nth(i).inner_text().strip() for i in range(tabs.count())]
+            assert len(labels) >= 4, f"{title}: tabs {labels}"
+            for label in labels[1:]:
+                page.get_by_role("tablist").first.get_by_role("tab", name=label, exact=True).click()
+                wait_idle(page)
+                assert_no_exception(page, f"{title}, tab {label}")
+                # Charts load lazily in the browser: wait for one rather than count.
+                page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=30_000)
+
         # Change a filter: the figures change and the URL carries it.
         page.locator("[data-testid='stSidebarNav'] a", has_text="Referral volumes").first.click()
         wait_idle(page)
