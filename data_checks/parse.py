@@ -13,30 +13,14 @@ from __future__ import annotations
 import polars as pl
 
 from metrics import reference
-
-REFERRAL_REQUIRED = [
-    "force_referral_id",
-    "force",
-    "referral_date",
-    "crime_recorded_date",
-    "nfa_date",
-    "original_outcome",
-    "offence_codes",
-    "suspects_count",
-    "suspects_alive_count",
-    "victims_count",
-]
-REFERRAL_OPTIONAL = ["suspects_ethnicity_recorded_count"]
-REFERRAL_DATES = ["referral_date", "crime_recorded_date", "nfa_date"]
-REFERRAL_COUNTS = [
-    "suspects_count",
-    "suspects_alive_count",
-    "victims_count",
-    "suspects_ethnicity_recorded_count",
-]
-
-EVENT_REQUIRED = ["force", "force_referral_id", "event", "event_date"]
-EVENT_OPTIONAL = ["detail"]
+from metrics.contract import (
+    EVENT_OPTIONAL,
+    EVENT_REQUIRED,
+    REFERRAL_COUNTS,
+    REFERRAL_DATES,
+    REFERRAL_OPTIONAL,
+    REFERRAL_REQUIRED,
+)
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 UK_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from metrics import reference
+from metrics import contract, reference
 
 # --- the review and the published figures ----------------------------------------------
 
@@ -50,28 +50,11 @@ EVENTS_FILE = f"{PREFIX}events.csv"
 CORRECTIONS_CSV = f"{PREFIX}corrections.csv"
 CORRECTIONS_JSON = f"{PREFIX}corrections.json"
 
-REFERRAL_COLUMNS = [
-    "force_referral_id",
-    "force",
-    "referral_date",
-    "crime_recorded_date",
-    "nfa_date",
-    "original_outcome",
-    "offence_codes",
-    "suspects_count",
-    "suspects_alive_count",
-    "victims_count",
-    "suspects_ethnicity_recorded_count",
-]
-DATE_COLUMNS = ["referral_date", "crime_recorded_date", "nfa_date"]
-COUNT_COLUMNS = [
-    "suspects_count",
-    "suspects_alive_count",
-    "victims_count",
-    "suspects_ethnicity_recorded_count",
-]
-REQUIRED_REFERRAL_COLUMNS = REFERRAL_COLUMNS[:-1]
-EVENT_COLUMNS = ["force", "force_referral_id", "event", "event_date", "detail"]
+REFERRAL_COLUMNS = [*contract.REFERRAL_REQUIRED, *contract.REFERRAL_OPTIONAL]
+DATE_COLUMNS = contract.REFERRAL_DATES
+COUNT_COLUMNS = contract.REFERRAL_COUNTS
+REQUIRED_REFERRAL_COLUMNS = contract.REFERRAL_REQUIRED
+EVENT_COLUMNS = [*contract.EVENT_REQUIRED, *contract.EVENT_OPTIONAL]
 CORRECTION_COLUMNS = [
     "feed",
     "file",
