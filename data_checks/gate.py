@@ -8,7 +8,6 @@ why is stored). Any unexpected failure rolls the whole file back.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -41,7 +40,7 @@ from data_checks.suites import (
     validate_rows,
     with_day_numbers,
 )
-from metrics import store
+from metrics import reference, store
 from metrics.store import (
     audit,
     event_history_t,
@@ -588,7 +587,7 @@ def _quarantine(
         on="pos",
         how="left",
     )
-    known_forces = set(store_forces())
+    known_forces = set(reference.lookups().force_names)
     raw_cols = [c for c in raw.columns if c not in ("pos", ROW)]
     records = []
     for r in rows.iter_rows(named=True):
@@ -617,12 +616,6 @@ def _quarantine(
         )
     conn.execute(quarantine_t.insert(), records)
     result.rows_quarantined = len(records)
-
-
-def store_forces() -> tuple[str, ...]:
-    from metrics import reference
-
-    return reference.lookups().force_names
 
 
 def _describe(name: str, row: int, why: list[dict], raw: dict, table: ReceivedTable) -> str:
@@ -1113,7 +1106,3 @@ def summary_line(result: FileResult) -> str:
             else ""
         )
     )
-
-
-def json_line(result: FileResult) -> str:
-    return json.dumps(result.contract_json())

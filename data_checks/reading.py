@@ -15,7 +15,7 @@ import csv
 import hashlib
 import io
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -38,7 +38,6 @@ class ReceivedTable:
     columns: dict[str, str]  # contract column name -> header as received
     ignored_columns: list[str]
     cells: pl.DataFrame  # one String column per contract column present, plus _row
-    raw_headers: list[str] = field(default_factory=list)
     raw_cells: pl.DataFrame | None = None  # every column as received (for quarantine)
 
 
@@ -261,7 +260,6 @@ def _shape(
         columns=columns,
         ignored_columns=ignored,
         cells=cells,
-        raw_headers=headers,
         raw_cells=raw_cells,
     )
 
