@@ -20,6 +20,12 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:  # started as a script by `streamlit run`
     sys.path.insert(0, _ROOT)
 
+# pandas is imported whole here, by the frame, before any page runs or the store's
+# read-ahead thread starts. Plotly looks pandas up in ``sys.modules`` without importing
+# it, so while another thread is halfway through a first ``import pandas`` a chart
+# could see a half-initialised module ("partially initialized module 'pandas' has no
+# attribute 'Series'"; seen in the browser test on a fresh server).
+import pandas  # noqa: E402, F401
 import streamlit as st  # noqa: E402
 
 from dashboard import session  # noqa: E402
