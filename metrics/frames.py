@@ -127,7 +127,11 @@ class StoreFrames:
             ids, on="referral_id", how="semi"
         )
         return StoreFrames(
-            referrals=_with_event_columns(referrals.drop(EVENT_COLUMNS), events),
+            referrals=_with_event_columns(
+                referrals.drop(EVENT_COLUMNS), _derived(events.collect(), offences=None)
+            )
+            .collect(engine="in-memory")
+            .lazy(),
             events=events,
             offences=self.offences.join(ids, on="referral_id", how="semi"),
             open_quarantined_rows=self.open_quarantined_rows,
@@ -267,6 +271,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "themes",
 )
 
+_EMPTY_LIST = pl.lit([], dtype=pl.List(pl.String))
+
 
 def _first_date(event: str, name: str) -> pl.Expr:
     # ``when/then`` before the aggregation keeps it on Polars' fast group-by path (an
@@ -274,30 +280,83 @@ def _first_date(event: str, name: str) -> pl.Expr:
     return pl.when(pl.col("event") == event).then(pl.col("event_date")).min().alias(name)
 
 
-def _sorted_distinct_lists(pairs: pl.LazyFrame, key: str, value: str, name: str) -> pl.LazyFrame:
-    """Per ``key``, the distinct values of ``value`` as a sorted list (a null first).
+#: A set of distinct values is kept as one integer, a bit per value, while there are
+#: at most this many distinct values (23 offence codes and 6 themes in the reference).
+MAX_MASK_VALUES = 62
 
-    Sorting the rows by a small integer rank of the values (there are few distinct
-    ones: codes, groups, themes) and gathering each group in row order is several times
-    faster than sorting strings row by row or sorting each group's list.
+
+@dataclass(frozen=True)
+class _Sets:
+    """Per ``key``, the set of distinct values of a column, to be decoded into lists.
+
+    ``masks`` has ``key`` and ``_mask`` (bit *i* set when the key has ``values[i]``);
+    when there are more than ``MAX_MASK_VALUES`` distinct values it has ``key`` and
+    the sorted list itself (``_list``) instead, and ``values`` is None.
     """
-    pairs = pairs.select(key, value).unique()
-    ranks = (
-        pairs.select(pl.col(value).unique().sort(nulls_last=False))
-        .with_row_index("_rank")
-        .select(value, "_rank")
+
+    masks: pl.LazyFrame
+    values: list[str] | None
+
+
+def _sets(pairs: pl.LazyFrame, distinct: list[str], key: str, value: str) -> _Sets:
+    """The sets of ``value`` per ``key`` (``distinct``: every value that occurs)."""
+    pairs = pairs.select(key, value).drop_nulls(value).unique()
+    values = sorted(distinct)
+    if len(values) > MAX_MASK_VALUES:
+        return _Sets(pairs.group_by(key).agg(pl.col(value).sort().alias("_list")), None)
+    if not values:  # no pairs at all (``replace_strict`` with nothing to replace
+        # would give the mask a text type)
+        return _Sets(pl.LazyFrame(schema={key: pl.Int64, "_mask": pl.Int64}), values)
+    bits = [1 << i for i in range(len(values))]
+    bit = pl.col(value).replace_strict(values, bits, return_dtype=pl.Int64)
+    return _Sets(pairs.group_by(key).agg(bit.sum().cast(pl.Int64).alias("_mask")), values)
+
+
+def _decode(sets: _Sets, collected: pl.DataFrame, value: str, aggs: list[pl.Expr]) -> pl.DataFrame:
+    """``collected`` (``sets.masks`` collected) with the columns ``aggs`` computes over
+    each set's members (rows of ``value``, in sorted order), in place of the mask.
+
+    Each distinct set is decoded once (a few thousand among 100,000 referrals), rather
+    than every referral's list being built apart.
+    """
+    if sets.values is None:
+        members = collected.explode("_list").rename({"_list": value})
+        key = collected.columns[0]
+        return collected.drop("_list").join(
+            members.group_by(key, maintain_order=True).agg(aggs), on=key, how="left"
+        )
+    bits = pl.DataFrame(
+        {value: sets.values, "_bit": [1 << i for i in range(len(sets.values))]},
+        schema={value: pl.String, "_bit": pl.Int64},
     )
-    return (
-        pairs.join(ranks, on=value, how="left", nulls_equal=True)
-        .sort("_rank", maintain_order=True)
-        # a group keeps its rows' order, so each list comes out sorted
-        .group_by(key)
-        .agg(pl.col(value).alias(name))
+    members = (
+        collected.select(pl.col("_mask").unique())
+        .join(bits, how="cross")
+        .filter((pl.col("_mask") & pl.col("_bit")) != 0)
+    )
+    lookup = members.group_by("_mask", maintain_order=True).agg(aggs)
+    return collected.join(lookup, on="_mask", how="left").drop("_mask")
+
+
+_LIST = pl.List(pl.String)
+
+
+def _reason_lists(reasons: pl.Series) -> pl.DataFrame:
+    """Each distinct stored ``ineligibility_reasons`` text (codes joined by ``;``) with
+    its reasons as a list (``_reasons``)."""
+    distinct = reasons.unique().to_list()
+    lists = [
+        [p.strip() for p in (t or "").replace(",", ";").split(";") if p.strip()] for t in distinct
+    ]
+    return pl.DataFrame(
+        {"ineligibility_reasons": distinct, "_reasons": lists},
+        schema={"ineligibility_reasons": pl.String, "_reasons": pl.List(pl.String)},
     )
 
 
-def _with_event_columns(referrals: pl.LazyFrame, events: pl.LazyFrame) -> pl.LazyFrame:
-    """Add the per-referral columns drawn from the review events."""
+def _event_plans(events: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Per referral id with events: the dates and counts of ``EVENT_COLUMNS``, and the
+    current decision."""
     is_decision = pl.col("event") == "assessment_completed"
     per_referral = events.group_by("referral_id").agg(
         _first_date("assessment_started", "assessment_started_date"),
@@ -318,18 +377,69 @@ def _with_event_columns(referrals: pl.LazyFrame, events: pl.LazyFrame) -> pl.Laz
         .group_by("referral_id")
         .agg(pl.col("decision").last())
     )
-    themes = _sorted_distinct_lists(
-        events.filter(pl.col("event") == "learning_theme"), "referral_id", "detail", "themes"
-    )
-    joined = referrals
-    for frame in (per_referral, decisions, themes):
-        joined = joined.join(
-            frame.rename({"referral_id": "id"}), on="id", how="left", maintain_order="left"
+    return per_referral, decisions
+
+
+def _theme_sets(events: pl.DataFrame) -> _Sets:
+    themes = events.lazy().filter(pl.col("event") == "learning_theme")
+    distinct = events.filter(pl.col("event") == "learning_theme").get_column("detail")
+    return _sets(themes, distinct.drop_nulls().unique().to_list(), "referral_id", "detail")
+
+
+def _derived(events: pl.DataFrame, offences: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
+    """The per-referral columns drawn from the events (and the offence codes, unless
+    None), each a frame keyed by ``id``, computed in one ``collect_all``."""
+    per_referral, decisions = _event_plans(events.lazy())
+    themes = _theme_sets(events)
+    plans = [per_referral, decisions, themes.masks]
+    if offences is not None:
+        pairs = offences.lazy().select(
+            pl.col("referral_id"), pl.col("code").str.strip_chars().str.to_uppercase()
         )
+        distinct = offences.get_column("code").str.strip_chars().str.to_uppercase()
+        codes = _sets(pairs, distinct.unique().to_list(), "referral_id", "code")
+        plans.append(codes.masks)
+    done = pl.collect_all(plans, engine="in-memory")
+    out = {
+        "events": done[0],
+        "decisions": done[1],
+        "themes": _decode(themes, done[2], "detail", [pl.col("detail").alias("themes")]),
+    }
+    if offences is not None:
+        ref = reference.offence_codes().select(
+            "code", pl.col("group").alias("offence_group"), "rape"
+        )
+        # a referral's groups and rape flag follow from its set of codes
+        out["offences"] = _decode(
+            codes,
+            done[3],
+            "code",
+            [
+                pl.col("code").alias("codes"),
+                pl.col("code")
+                .replace_strict(ref["code"], ref["offence_group"], default=None)
+                .drop_nulls()
+                .unique()
+                .sort()
+                .alias("offence_groups"),
+                pl.col("code")
+                .replace_strict(ref["code"], ref["rape"], default=False)
+                .any()
+                .alias("involves_rape"),
+            ],
+        )
+    return {k: v.rename({"referral_id": "id"}) for k, v in out.items()}
+
+
+def _with_event_columns(referrals: pl.LazyFrame, derived: dict[str, pl.DataFrame]) -> pl.LazyFrame:
+    """Add the per-referral columns drawn from the review events."""
+    joined = referrals
+    for name in ("events", "decisions", "themes"):
+        joined = joined.join(derived[name].lazy(), on="id", how="left", maintain_order="left")
     return joined.with_columns(
         pl.col("victim_contacts").fill_null(0),
         pl.col("acknowledgements").fill_null(0),
-        pl.col("themes").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("themes").fill_null(_EMPTY_LIST),
     ).select(*referrals.collect_schema().names(), *EVENT_COLUMNS)
 
 
@@ -337,65 +447,50 @@ def prepare_frames(tables: StoreTables) -> StoreFrames:
     """Add the derived columns (region, population, offence groups, rape flag, event
     dates and decision) once, so every figure is a cheap query over the result.
 
-    Everything is computed in one ``collect`` and the result kept in memory: each
-    figure then runs over the cached frame (``StoreFrames.referrals`` is that frame's
-    ``.lazy()``), never over the raw tables again.
+    The result is kept in memory: each figure then runs over the prepared frame
+    (``StoreFrames.referrals`` is that frame's ``.lazy()``), never over the raw tables
+    again.
     """
-    codes = reference.offence_codes().select("code", pl.col("group").alias("offence_group"), "rape")
-    offences = (
-        tables.offences.lazy()
-        .with_columns(pl.col("code").str.strip_chars().str.to_uppercase())
-        .join(codes.lazy(), on="code", how="left")
-    )
-    rape = offences.group_by("referral_id").agg(
-        pl.col("rape").fill_null(False).any().alias("involves_rape")
-    )
-    code_lists = _sorted_distinct_lists(offences, "referral_id", "code", "codes")
-    group_lists = _sorted_distinct_lists(
-        offences.filter(pl.col("offence_group").is_not_null()),
-        "referral_id",
-        "offence_group",
-        "offence_groups",
-    )
+    derived = _derived(tables.events, tables.offences)
     force_info = reference.forces().select(pl.col("name").alias("force"), "region", "population")
-    empty_list = pl.lit([], dtype=pl.List(pl.String))
-    referrals = tables.referrals.lazy().join(force_info.lazy(), on="force", how="left")
-    for frame in (code_lists, group_lists, rape):
-        referrals = referrals.join(frame.rename({"referral_id": "id"}), on="id", how="left")
-    reasons = pl.col("ineligibility_reasons").fill_null("")
-    referrals = referrals.with_columns(
-        pl.col("codes").fill_null(empty_list),
-        pl.col("offence_groups").fill_null(empty_list),
-        pl.col("involves_rape").fill_null(False),
-        pl.when(pl.col("eligible"))
-        .then(empty_list)
-        .otherwise(
-            reasons.str.replace_all(",", ";")
-            .str.split(";")
-            .list.eval(pl.element().str.strip_chars())
-            .list.filter(pl.element() != "")
+    raw = tables.referrals
+    referrals = (
+        raw.lazy()
+        .join(force_info.lazy(), on="force", how="left", maintain_order="left")
+        .join(derived["offences"].lazy(), on="id", how="left", maintain_order="left")
+        .join(
+            _reason_lists(raw.get_column("ineligibility_reasons")).lazy(),
+            on="ineligibility_reasons",
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
         )
-        .alias("ineligible_reasons"),
-    ).select(
-        *(c for c in tables.referrals.columns if c != "ineligibility_reasons"),
-        "region",
-        "population",
-        "codes",
-        "offence_groups",
-        "involves_rape",
-        "ineligible_reasons",
+        .with_columns(
+            pl.col("codes").fill_null(_EMPTY_LIST),
+            pl.col("offence_groups").fill_null(_EMPTY_LIST),
+            pl.col("involves_rape").fill_null(False),
+            pl.when(pl.col("eligible"))
+            .then(_EMPTY_LIST)
+            .otherwise(pl.col("_reasons"))
+            .alias("ineligible_reasons"),
+        )
+        .select(
+            *(c for c in raw.columns if c != "ineligibility_reasons"),
+            "region",
+            "population",
+            "codes",
+            "offence_groups",
+            "involves_rape",
+            "ineligible_reasons",
+        )
     )
-    referrals = _with_event_columns(referrals, tables.events.lazy()).sort("id")
-    # joins and group-bys over a few hundred thousand rows: the in-memory engine is
-    # faster here than the streaming default (measured in scripts/bench_metrics.py)
-    referrals_df = referrals.collect(engine="in-memory")
-    latest = [
-        tables.referrals["referral_date"].max(),
-        tables.events["event_date"].max(),
-    ]
+    # joins over a few hundred thousand rows: the in-memory engine, measured faster
+    # here than the streaming default (scripts/bench_metrics.py)
+    referrals = _with_event_columns(referrals, derived).sort("id").collect(engine="in-memory")
+    latest = [raw["referral_date"].max(), tables.events["event_date"].max()]
     known = [d for d in latest if d is not None]
     return StoreFrames(
-        referrals=referrals_df.lazy(),
+        referrals=referrals.lazy(),
         events=tables.events.lazy(),
         offences=tables.offences.lazy(),
         open_quarantined_rows=tables.open_quarantined_rows,

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import metrics.frames as frames_module
 from metrics import reference
 from metrics.filters import Filters
 from metrics.frames import (
@@ -161,3 +162,53 @@ def test_report_totals_agree(tables: StoreTables) -> None:
     assert sum(r["rape_referrals"] for r in report["by_force"]) == report["rape_referrals"]
     assert report["forces_referring"] == len(report["by_force"])
     assert sum(report["decisions"].values()) == report["eligible"]
+
+
+def plain_derived(tables: StoreTables) -> dict[int, dict]:
+    """The derived per-referral columns computed row by row in plain Python."""
+    codes_ref = {r["code"]: r for r in reference.offence_codes().iter_rows(named=True)}
+    out: dict[int, dict] = {}
+    for rid, *_ in tables.referrals.iter_rows():
+        codes = sorted({c for i, c in tables.offences.iter_rows() if i == rid})
+        mine = [e for e in tables.events.iter_rows(named=True) if e["referral_id"] == rid]
+
+        def first(event: str, mine: list[dict] = mine) -> date | None:
+            return min((e["event_date"] for e in mine if e["event"] == event), default=None)
+
+        decisions = sorted(
+            (e for e in mine if e["event"] == "assessment_completed"),
+            key=lambda e: e["event_date"],
+        )
+        out[rid] = {
+            "codes": codes,
+            "offence_groups": sorted({codes_ref[c]["group"] for c in codes}),
+            "involves_rape": any(codes_ref[c]["rape"] for c in codes),
+            "assessment_started_date": first("assessment_started"),
+            "decision": decisions[-1]["detail"] if decisions else None,
+            "decision_date": decisions[-1]["event_date"] if decisions else None,
+            "charged_date": first("suspect_charged"),
+            "convicted_date": first("suspect_convicted"),
+            "themes": sorted({e["detail"] for e in mine if e["event"] == "learning_theme"}),
+            "victim_contacts": sum(e["event"] == "victim_contacted" for e in mine),
+        }
+    return out
+
+
+@pytest.mark.parametrize("max_mask_values", [frames_module.MAX_MASK_VALUES, 0])
+@SETTINGS
+@given(tables=stores)
+def test_derived_columns_match_a_plain_computation(
+    max_mask_values: int, tables: StoreTables
+) -> None:
+    """Sets of codes, groups and themes kept as bit masks (or, with too many distinct
+    values, as sorted lists) give the same columns as a row-by-row computation."""
+    saved = frames_module.MAX_MASK_VALUES
+    frames_module.MAX_MASK_VALUES = max_mask_values
+    try:
+        prepared = prepare_frames(tables).referrals.collect()
+    finally:
+        frames_module.MAX_MASK_VALUES = saved
+    expected = plain_derived(tables)
+    assert prepared["id"].to_list() == sorted(expected)
+    for row in prepared.iter_rows(named=True):
+        assert {k: row[k] for k in expected[row["id"]]} == expected[row["id"]]
