@@ -80,5 +80,6 @@ from dashboard import (  # noqa: E402,F401
     cli_ingest,
     cli_quarantine,
     cli_report,
+    cli_store,
     cli_users,
 )

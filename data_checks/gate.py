@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, Table, and_, bindparam, delete, select, text, update
+from sqlalchemy import Engine, Table, and_, bindparam, delete, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from data_checks import cross_feed
@@ -40,7 +40,7 @@ from data_checks.suites import (
     validate_rows,
     with_day_numbers,
 )
-from metrics import reference, store
+from metrics import reference, snapshot, store
 from metrics.store import (
     audit,
     event_history_t,
@@ -323,18 +323,46 @@ def _load_prepared(
             return _load(
                 conn, item.table, item.frame, item.feed, outcomes, today, criteria, synthetic, actor
             )
+    except _LoadedMeanwhile:
+        return _record_duplicate(
+            engine, item.table.file_name, item.feed, item.table.sha256, synthetic
+        )
     except Exception as exc:
         raise _load_failed(item.table.file_name, exc) from exc
 
 
-def _already_loaded(engine: Engine, feed: str, digest: str) -> bool:
-    with engine.connect() as conn:
-        q = select(submissions_t.c.id).where(
-            submissions_t.c.sha256 == digest,
-            submissions_t.c.feed == feed,
-            submissions_t.c.status == "loaded",
-        )
-        return conn.execute(q.limit(1)).first() is not None
+class _LoadedMeanwhile(Exception):
+    """Another process loaded the same bytes between our first look and our lock."""
+
+
+#: The key of PostgreSQL's transaction-level advisory lock that loads hold.
+LOAD_LOCK_KEY = 0x42_43_4E_50  # "BCNP"
+
+
+def _lock_store(conn: Connection) -> None:
+    """Hold the store's write lock until this load's transaction ends, so loads run one at
+    a time: ids are allocated by :func:`with_new_ids` and a file's bytes are loaded once
+    even by two processes at the same moment. On SQLite the first write takes the
+    database's own write lock; on PostgreSQL a transaction-level advisory lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
+
+
+def _already_loaded(
+    conn: Connection | Engine, feed: str, digest: str, *, other_than: int | None = None
+) -> bool:
+    """Whether a loaded submission of ``feed`` has these bytes (other than ``other_than``)."""
+    if isinstance(conn, Engine):
+        with conn.connect() as c:
+            return _already_loaded(c, feed, digest, other_than=other_than)
+    q = select(submissions_t.c.id).where(
+        submissions_t.c.sha256 == digest,
+        submissions_t.c.feed == feed,
+        submissions_t.c.status == "loaded",
+    )
+    if other_than is not None:
+        q = q.where(submissions_t.c.id != other_than)
+    return conn.execute(q.limit(1)).first() is not None
 
 
 def _record_duplicate(
@@ -500,6 +528,7 @@ def _load(
     actor: str,
 ) -> FileResult:
     name = table.file_name
+    _lock_store(conn)
     sid = _insert_submission(
         conn,
         name,
@@ -511,6 +540,8 @@ def _load(
         encoding=table.encoding,
         ignored_columns=table.ignored_columns,
     )
+    if _already_loaded(conn, feed, table.sha256, other_than=sid):
+        raise _LoadedMeanwhile
     reasons = _reason_table(frame, outcomes)
     candidates = stored_events = None
     if feed == "events":
@@ -686,17 +717,27 @@ def _store_referrals(
         "eligible",
         "ineligibility_reasons",
     ]
+    changed = []
     if new_rows.height:
-        rows = new_rows.select(*cols, pl.col(ROW).alias("source_row")).with_columns(
-            pl.lit(sid).alias("submission_id"),
-            pl.lit(1).alias("version"),
-            pl.lit(now).alias("loaded_at"),
+        rows = with_new_ids(
+            conn,
+            referrals_t,
+            new_rows.select(*cols, pl.col(ROW).alias("source_row")).with_columns(
+                pl.lit(sid).alias("submission_id"),
+                pl.lit(1).alias("version"),
+                pl.lit(now).alias("loaded_at"),
+            ),
         )
         bulk_insert(conn, referrals_t, rows)
+        changed.append(rows.select("id", *cols))
     if old_rows.height:
         _replace_referrals(conn, sid, old_rows, cols, now, result)
-    if new_rows.height or old_rows.height:
-        _insert_offence_codes(conn, sid)
+        changed.append(old_rows.select("id", *cols))
+    if changed:
+        stored = pl.concat(changed)
+        offences = _offence_rows(stored)
+        bulk_insert(conn, offences_t, offences)
+        snapshot.append(conn, sid, referrals=stored, offences=offences)
     # Closing quarantined rows needs the ids of every row received with a valid key
     # (identical ones included); most loads have nothing to close, so look first.
     open_elsewhere = conn.execute(
@@ -722,45 +763,32 @@ def _store_referrals(
     _close_quarantine_by_repair(conn, sid, loaded, "referral", result)
 
 
-# One row per (referral, code) of the referrals this file stored, split inside the
-# database: the codes passed the suite's pattern (letters and digits joined by ";").
-_OFFENCES_SQL = {
-    "sqlite": (
-        "INSERT INTO referral_offences (referral_id, code) "
-        "SELECT DISTINCT r.id, j.value FROM referrals AS r, "
-        "json_each('[\"' || replace(r.offence_codes, ';', '\",\"') || '\"]') AS j "
-        "WHERE r.submission_id = :sid"
-    ),
-    "postgresql": (
-        "INSERT INTO referral_offences (referral_id, code) "
-        "SELECT DISTINCT r.id, c.code FROM referrals AS r "
-        "CROSS JOIN LATERAL unnest(string_to_array(r.offence_codes, ';')) AS c(code) "
-        "WHERE r.submission_id = :sid"
-    ),
-}
-
-
-def _insert_offence_codes(conn: Connection, sid: int) -> None:
-    """Store the offence codes of every referral this submission inserted or replaced."""
-    sql = _OFFENCES_SQL.get(conn.dialect.name)
-    if sql is not None:
-        conn.execute(text(sql), {"sid": sid})
-        return
-    refs = store.read_frame(
-        conn,
-        select(referrals_t.c.id, referrals_t.c.offence_codes).where(
-            referrals_t.c.submission_id == sid
-        ),
-        {"id": pl.Int64, "offence_codes": pl.String},
-    )
-    offences = (
-        refs.select(
+def _offence_rows(referrals: pl.DataFrame) -> pl.DataFrame:
+    """One row per (referral, code) of the referrals this file inserted or replaced; the
+    codes passed the suite's pattern (letters and digits joined by ``;``)."""
+    return (
+        referrals.select(
             pl.col("id").alias("referral_id"), pl.col("offence_codes").str.split(";").alias("code")
         )
         .explode("code")
-        .unique()
+        .unique(maintain_order=True)
     )
-    bulk_insert(conn, offences_t, offences)
+
+
+def with_new_ids(conn: Connection, table: Table, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with an ``id`` for each, following the largest stored.
+
+    Safe because a load holds the store's write lock for its whole transaction (see
+    :func:`_lock_store`); on PostgreSQL the table's id sequence is moved past them, so
+    rows inserted without an id never collide.
+    """
+    start = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+    if conn.dialect.name == "postgresql" and rows.height:
+        conn.execute(
+            text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :last)"),
+            {"t": table.name, "last": start + rows.height - 1},
+        )
+    return rows.with_columns(pl.int_range(start, start + rows.height, dtype=pl.Int64).alias("id"))
 
 
 def _replace_referrals(
@@ -904,13 +932,26 @@ def _store_events(
     result.rows_repeated = cand.height - fresh.height
     assessments = fresh.filter(pl.col("event") == "assessment_completed")
     others = fresh.filter(pl.col("event") != "assessment_completed")
+    inserted: list[pl.DataFrame] = []
+    removed: list[int] = []
     if others.height:
-        rows = others.select(
-            "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
-        ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at"))
+        rows = with_new_ids(
+            conn,
+            events_t,
+            others.select(
+                "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
+            ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at")),
+        )
         bulk_insert(conn, events_t, rows)
+        inserted.append(rows)
     if assessments.height:
-        _store_assessments(conn, sid, assessments, stored, now)
+        _store_assessments(conn, sid, assessments, stored, now, inserted, removed)
+    snapshot.append(
+        conn,
+        sid,
+        events=pl.concat(inserted, how="diagonal_relaxed") if inserted else None,
+        removed_event_ids=pl.Series("id", removed, dtype=pl.Int64),
+    )
     if REPAIR_COLUMN in good.columns:
         ids = store.read_frame(
             conn,
@@ -962,20 +1003,31 @@ def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int =
 
 
 def _store_assessments(
-    conn: Connection, sid: int, assessments: pl.DataFrame, stored: pl.DataFrame, now: object
+    conn: Connection,
+    sid: int,
+    assessments: pl.DataFrame,
+    stored: pl.DataFrame,
+    now: object,
+    inserted: list[pl.DataFrame],
+    removed: list[int],
 ) -> None:
-    """Only one ``assessment_completed`` per referral: a later one corrects it (kept in history)."""
+    """Only one ``assessment_completed`` per referral: a later one corrects it (kept in
+    history). The events stored are added to ``inserted``, the ids of those corrected
+    to ``removed``."""
     has_stored = stored.filter(pl.col("event") == "assessment_completed")["referral_id"].implode()
     first_only = assessments.filter(
         ~pl.col("referral_id").is_in(has_stored) & (pl.len().over("referral_id") == 1)
     )
-    bulk_insert(
+    rows = with_new_ids(
         conn,
         events_t,
         first_only.select(
             "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
         ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at")),
     )
+    bulk_insert(conn, events_t, rows)
+    inserted.append(rows)
+    corrections = []
     assessments = assessments.join(first_only.select("pos"), on="pos", how="anti")
     current = {
         r["referral_id"]: r
@@ -994,6 +1046,15 @@ def _store_assessments(
             )
         )
         new_id = int(res.inserted_primary_key[0])
+        corrections.append(
+            {
+                "id": new_id,
+                "referral_id": r["referral_id"],
+                "event": "assessment_completed",
+                "event_date": r["event_date"],
+                "detail": r["detail"],
+            }
+        )
         old = current.get(r["referral_id"])
         if old is not None:
             prev = conn.execute(select(events_t).where(events_t.c.id == old["id"])).mappings().one()
@@ -1011,7 +1072,10 @@ def _store_assessments(
                 )
             )
             conn.execute(delete(events_t).where(events_t.c.id == old["id"]))
+            removed.append(int(old["id"]))
         current[r["referral_id"]] = {"id": new_id}
+    if corrections:
+        inserted.append(pl.DataFrame(corrections, schema=snapshot.EVENT_COLUMNS))
 
 
 def _record_validation(

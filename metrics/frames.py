@@ -28,9 +28,20 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Column, Engine, Integer, Label, Select, String, cast, func, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    Label,
+    Select,
+    String,
+    cast,
+    func,
+    select,
+)
 
-from metrics import reference
+from metrics import reference, snapshot
 from metrics.filters import Filters
 from metrics.store import events_t, offences_t, quarantine_t, referrals_t
 
@@ -60,21 +71,12 @@ def is_reopened() -> pl.Expr:
     return is_assessed() & pl.col("decision").is_in(list(REOPENING_DECISIONS))
 
 
-RAW_REFERRAL_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.Int64(),
-    "force": pl.String(),
-    "referral_date": pl.Date(),
-    "crime_recorded_date": pl.Date(),
-    "original_outcome": pl.String(),
-    "eligible": pl.Boolean(),
-    "ineligibility_reasons": pl.String(),
-}
-RAW_OFFENCE_SCHEMA: dict[str, pl.DataType] = {"referral_id": pl.Int64(), "code": pl.String()}
+#: The columns read from the store (the columnar copy keeps exactly these, and the
+#: events' ids).
+RAW_REFERRAL_SCHEMA: dict[str, pl.DataType] = dict(snapshot.REFERRAL_COLUMNS)
+RAW_OFFENCE_SCHEMA: dict[str, pl.DataType] = dict(snapshot.OFFENCE_COLUMNS)
 RAW_EVENT_SCHEMA: dict[str, pl.DataType] = {
-    "referral_id": pl.Int64(),
-    "event": pl.String(),
-    "event_date": pl.Date(),
-    "detail": pl.String(),
+    k: v for k, v in snapshot.EVENT_COLUMNS.items() if k != "id"
 }
 
 
@@ -225,9 +227,37 @@ def _fetch(engine: Engine, statement: Select, schema: dict[str, pl.DataType]) ->
     return _convert(frame, schema)
 
 
+def _open_quarantined_rows(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(quarantine_t).where(quarantine_t.c.status == "open")
+        ).scalar_one()
+    )
+
+
 def read_store_tables(engine: Engine) -> StoreTables:
     """Read the current referrals, offence codes and review events, and count the open
-    quarantined rows, in one pass each."""
+    quarantined rows.
+
+    They come from the store's columnar copy (``metrics.snapshot``), kept current by
+    every load; when the copy cannot be trusted, from the rows
+    (:func:`read_store_rows`), with a warning in the log.
+    """
+    with engine.connect() as conn:
+        copy = snapshot.read_tables(conn)
+        if copy is not None:
+            return StoreTables(
+                copy.referrals,
+                copy.offences,
+                copy.events.select(list(RAW_EVENT_SCHEMA)),
+                _open_quarantined_rows(conn),
+            )
+    return read_store_rows(engine)
+
+
+def read_store_rows(engine: Engine) -> StoreTables:
+    """The same tables as :func:`read_store_tables`, read from the rows (referrals and
+    events in id order)."""
     r = referrals_t.c
     referrals = _fetch(
         engine,
@@ -239,23 +269,22 @@ def read_store_tables(engine: Engine) -> StoreTables:
             r.original_outcome,
             cast(r.eligible, Integer).label("eligible"),
             r.ineligibility_reasons,
-        ),
+        ).order_by(r.id),
         RAW_REFERRAL_SCHEMA,
-    )
+        # the column is never null: an empty text (an eligible referral) reads back as
+        # a missing value through SQLite's delimited text
+    ).with_columns(pl.col("ineligibility_reasons").fill_null(""))
     offences = _fetch(
         engine, select(offences_t.c.referral_id, offences_t.c.code), RAW_OFFENCE_SCHEMA
     )
     e = events_t.c
     events = _fetch(
         engine,
-        select(e.referral_id, e.event, _text_date(e.event_date), e.detail),
+        select(e.referral_id, e.event, _text_date(e.event_date), e.detail).order_by(e.id),
         RAW_EVENT_SCHEMA,
     )
     with engine.connect() as conn:
-        open_rows = conn.execute(
-            select(func.count()).select_from(quarantine_t).where(quarantine_t.c.status == "open")
-        ).scalar_one()
-    return StoreTables(referrals, offences, events, int(open_rows))
+        return StoreTables(referrals, offences, events, _open_quarantined_rows(conn))
 
 
 EVENT_COLUMNS: tuple[str, ...] = (

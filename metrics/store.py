@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -238,6 +239,22 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ColumnSegment(Base):
+    """A piece of the store's columnar copy of what the figures read (``metrics.snapshot``).
+
+    Derived from the rows and written in the same transaction; never the only copy of
+    anything."""
+
+    __tablename__ = "column_segments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    format: Mapped[int] = mapped_column(Integer)
+    row_count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 referrals_t = Referral.__table__
 offences_t = ReferralOffence.__table__
 referral_history_t = ReferralHistory.__table__
@@ -249,6 +266,7 @@ validation_runs_t = ValidationRun.__table__
 validation_results_t = ValidationResult.__table__
 audit_t = AuditEntry.__table__
 users_t = User.__table__
+column_segments_t = ColumnSegment.__table__
 
 
 def resolve_db_url(url: str | None = None) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from metrics import reference
+from metrics import reference, snapshot
 from metrics.store import make_engine
 
 AS_AT = date(2025, 11, 4)
@@ -260,3 +260,9 @@ def write_sqlite(path: Path, tables: dict[str, pl.DataFrame]) -> None:
     con.commit()
     con.execute("ANALYZE")
     con.close()
+    # rows written by hand: write the store's columnar copy from them, as
+    # `beaconport store rebuild-snapshot` does
+    engine = make_engine(f"sqlite:///{path}", migrate=False)
+    with engine.begin() as conn:
+        snapshot.rebuild(conn)
+    engine.dispose()

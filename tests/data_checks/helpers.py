@@ -84,6 +84,7 @@ def table_counts(engine: Engine) -> dict[str, int]:
         store.validation_runs_t,
         store.validation_results_t,
         store.audit_t,
+        store.column_segments_t,
     ]
     with engine.connect() as conn:
         return {

@@ -335,6 +335,36 @@ def test_the_same_bytes_again_are_a_duplicate(engine, tmp_path):
     assert load(engine, path, feed="events").status != "duplicate"
 
 
+def test_the_same_bytes_loaded_at_the_same_moment_load_once(engine, tmp_path):
+    """Two ingests of one file that both pass the first duplicate look (neither loaded
+    yet): the second to take the store's write lock finds the first and is a duplicate."""
+    from data_checks import gate
+
+    path = write_csv(tmp_path / "a.csv", [referral(), referral(force_referral_id="K-2")])
+    first = gate._prepare(engine, path, "referrals", False, False, [])
+    second = gate._prepare(engine, path, "referrals", False, False, [])
+    assert isinstance(first, gate.PreparedFile) and isinstance(second, gate.PreparedFile)
+    criteria = gate.ReviewCriteria()
+    results = [
+        gate._load_prepared(
+            engine, p, gate._judge_together([p], "referrals", TODAY)[0], TODAY, criteria, False, "t"
+        )
+        for p in (first, second)
+    ]
+    assert [r.status for r in results] == ["loaded", "duplicate"]
+    assert table_counts(engine)["referrals"] == 2
+
+
+def test_concurrent_ingests_of_one_file_load_it_once(engine, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = write_csv(tmp_path / "a.csv", [referral(force_referral_id=f"K-{i}") for i in range(50)])
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(lambda _: load(engine, path).status, range(2)))
+    assert statuses == ["duplicate", "loaded"]
+    assert table_counts(engine)["referrals"] == 50
+
+
 def test_a_rejected_file_sent_again_is_judged_again(engine, tmp_path):
     path = tmp_path / "e.csv"
     path.write_bytes(b"")
@@ -401,7 +431,8 @@ def test_repair_route_links_by_quarantine_id(engine, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "where", ["validate_rows", "_quarantine", "_replace_referrals", "_record_validation"]
+    "where",
+    ["validate_rows", "_quarantine", "_replace_referrals", "snapshot.append", "_record_validation"],
 )
 def test_a_failure_mid_load_leaves_the_database_as_it_was(engine, tmp_path, monkeypatch, where):
     load(engine, write_csv(tmp_path / "v1.csv", [referral(), referral(force_referral_id="K-2")]))
