@@ -21,38 +21,15 @@ store_app = typer.Typer(
 app.add_typer(store_app, name="store")
 
 
-def _differences(engine) -> list[str]:
-    """What differs between the columnar copy and the rows (empty when they agree)."""
-    from metrics import snapshot
-    from metrics.frames import read_store_rows
-
-    with engine.connect() as conn:
-        copy = snapshot.read_tables(conn)
-    if copy is None:
-        return ["the copy is missing, in another format, or its row counts differ"]
-    rows = read_store_rows(engine)
-    pairs = {
-        "referrals": (copy.referrals, rows.referrals, ["id"]),
-        "offence codes": (copy.offences, rows.offences, ["referral_id", "code"]),
-        "events": (
-            copy.events.drop("id"),
-            rows.events,
-            ["referral_id", "event", "event_date", "detail"],
-        ),
-    }
-    return [
-        f"{name} differ"
-        for name, (a, b, key) in pairs.items()
-        if not a.sort(key, nulls_last=True).equals(b.sort(key, nulls_last=True))
-    ]
-
-
 @store_app.command("verify")
 def verify(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Compare the columnar copy with the rows; exit 1 if they differ."""
-    problems = _differences(get_engine())
+    from metrics import snapshot
+
+    with get_engine().connect() as conn:
+        problems = snapshot.differences(conn)
     if as_json:
         typer.echo(json.dumps({"matches": not problems, "problems": problems}))
     elif not problems:

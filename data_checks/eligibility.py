@@ -7,6 +7,7 @@ The review period is configuration (``BEACONPORT_REVIEW_START`` and
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -43,21 +44,26 @@ class ReviewCriteria:
         )
 
 
-def _codes(col: str = "offence_codes") -> pl.Expr:
-    return pl.col(col).str.split(";")
+def _has_any_code(codes: set[str] | frozenset[str]) -> pl.Expr:
+    """True when any of the ``;``-separated ``offence_codes`` is one of ``codes``.
+
+    One regular-expression pass over the text (codes matched whole, between separators),
+    several times faster than splitting a million rows into lists."""
+    if not codes:
+        return pl.lit(False)
+    alternatives = "|".join(re.escape(c) for c in sorted(codes))
+    return pl.col("offence_codes").str.contains(f"(?:^|;)(?:{alternatives})(?:;|$)")
 
 
 def involves_rape() -> pl.Expr:
     """True when any of the referral's offence codes has ``rape = true``."""
-    rape = sorted(reference.lookups().rape_codes)
-    return _codes().list.eval(pl.element().is_in(rape)).list.any()
+    return _has_any_code(reference.lookups().rape_codes)
 
 
 def ineligibility_reasons(criteria: ReviewCriteria | None = None) -> pl.Expr:
     """Every reason a valid referral fails the review's criteria, joined by ``;`` ("" if none)."""
     c = criteria or ReviewCriteria()
     lk = reference.lookups()
-    contact = sorted(lk.contact_codes)
     nfa = sorted(lk.nfa_outcomes)
     checks = {
         "outside_review_period": ~pl.col("crime_recorded_date").is_between(
@@ -65,9 +71,10 @@ def ineligibility_reasons(criteria: ReviewCriteria | None = None) -> pl.Expr:
         ),
         "fewer_than_two_suspects": pl.col("suspects_count") < 2,
         "fewer_than_two_victims": pl.col("victims_count") < 2,
-        "no_contact_offence": ~_codes().list.eval(pl.element().is_in(contact)).list.any(),
+        "no_contact_offence": ~_has_any_code(lk.contact_codes),
         "no_suspect_alive": pl.col("suspects_alive_count") < 1,
         "not_closed_as_nfa": ~pl.col("original_outcome").is_in(nfa),
     }
-    parts = [pl.when(checks[r]).then(pl.lit(r)).otherwise(None) for r in REASONS]
-    return pl.concat_list(parts).list.drop_nulls().list.join(";")
+    # each reason with its separator, then the last separator dropped
+    parts = [pl.when(checks[r]).then(pl.lit(f"{r};")).otherwise(pl.lit("")) for r in REASONS]
+    return pl.concat_str(parts).str.strip_suffix(";")

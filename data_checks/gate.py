@@ -444,6 +444,45 @@ def _reason_table(frame: pl.DataFrame, outcomes: list[RuleOutcome]) -> pl.DataFr
     return pl.concat([p.with_columns(pl.col("pos").cast(pl.UInt32)) for p in parts])
 
 
+_KNOWN_SCHEMA = {
+    "referral_id": pl.Int64,
+    "force": pl.String,
+    "force_referral_id": pl.String,
+    "referral_date": pl.Date,
+}
+
+
+def _stored_for_events(conn: Connection, forces: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The stored referrals of ``forces`` (key, id, ``referral_date``) and their current
+    events (with ids), from the store's columnar copy when it can be trusted (a
+    million-referral store reads in well under a second), else from the rows."""
+    copy = snapshot.read_tables(conn)
+    if copy is not None:
+        known = copy.referrals.filter(pl.col("force").is_in(forces)).select(
+            pl.col("id").alias("referral_id"), "force", "force_referral_id", "referral_date"
+        )
+        stored = copy.events.join(
+            known.select(pl.col("referral_id")), on="referral_id", how="semi"
+        ).select("id", "referral_id", "event", "event_date", "detail")
+        return known, stored
+    r, e = referrals_t.c, events_t.c
+    known = store.read_frame(
+        conn,
+        select(r.id.label("referral_id"), r.force, r.force_referral_id, r.referral_date).where(
+            r.force.in_(forces)
+        ),
+        _KNOWN_SCHEMA,
+    )
+    stored = store.read_frame(
+        conn,
+        select(e.id, e.referral_id, e.event, e.event_date, e.detail)
+        .join(referrals_t, r.id == e.referral_id)
+        .where(r.force.in_(forces)),
+        dict(snapshot.EVENT_COLUMNS),
+    )
+    return known, stored
+
+
 def _with_cross_feed_reasons(
     conn: Connection, frame: pl.DataFrame, reasons: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -454,21 +493,7 @@ def _with_cross_feed_reasons(
     """
     ok = frame.filter(~pl.col("pos").is_in(reasons["pos"].unique().implode()))
     forces = sorted(set(ok["force"].drop_nulls().to_list()))
-    known = store.read_frame(
-        conn,
-        select(
-            referrals_t.c.id.label("referral_id"),
-            referrals_t.c.force,
-            referrals_t.c.force_referral_id,
-            referrals_t.c.referral_date,
-        ).where(referrals_t.c.force.in_(forces)),
-        {
-            "referral_id": pl.Int64,
-            "force": pl.String,
-            "force_referral_id": pl.String,
-            "referral_date": pl.Date,
-        },
-    )
+    known, stored = _stored_for_events(conn, forces)
     joined = ok.join(known, on=["force", "force_referral_id"], how="left")
     unknown = joined.filter(pl.col("referral_id").is_null()).select(
         "pos",
@@ -485,26 +510,7 @@ def _with_cross_feed_reasons(
     candidates = joined.filter(
         pl.col("referral_id").is_not_null() & (pl.col("event_date") >= pl.col("referral_date"))
     ).select("pos", "referral_id", "event", "event_date", "detail", ROW)
-    ids = candidates["referral_id"].unique().to_list()
-    stored = store.read_frame(
-        conn,
-        select(
-            events_t.c.id,
-            events_t.c.referral_id,
-            events_t.c.event,
-            events_t.c.event_date,
-            events_t.c.detail,
-        )
-        .join(referrals_t, referrals_t.c.id == events_t.c.referral_id)
-        .where(referrals_t.c.force.in_(forces)),
-        {
-            "id": pl.Int64,
-            "referral_id": pl.Int64,
-            "event": pl.String,
-            "event_date": pl.Date,
-            "detail": pl.String,
-        },
-    ).filter(pl.col("referral_id").is_in(ids))
+    stored = stored.filter(pl.col("referral_id").is_in(candidates["referral_id"].implode()))
     order = cross_feed.order_breaks(candidates, stored)
     reasons = pl.concat(
         [reasons, *[p.with_columns(pl.col("pos").cast(pl.UInt32)) for p in (unknown, early, order)]]
@@ -972,14 +978,19 @@ def _store_events(
 
 
 def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int = 50_000) -> None:
-    """Insert a frame's rows through the driver's executemany, with bound parameters.
+    """Insert a frame's rows: PostgreSQL's ``COPY``, else the driver's executemany with
+    bound parameters.
 
-    The statement names only our own table and columns; every value is a parameter. On
-    SQLite, dates and times are bound as the ISO text SQLAlchemy itself stores.
+    The statement names only our own table and columns; every value is a parameter (or,
+    for COPY, data). On SQLite, dates and times are bound as the ISO text SQLAlchemy
+    itself stores.
     """
     if rows.height == 0:
         return
     cols = rows.columns
+    if conn.dialect.name == "postgresql":
+        _copy_into(conn, table, rows)
+        return
     if conn.dialect.name == "sqlite":
         rows = rows.with_columns(
             [pl.col(c).dt.to_string("%Y-%m-%d") for c, t in rows.schema.items() if t == pl.Date]
@@ -1000,6 +1011,26 @@ def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int =
     sql = f"INSERT INTO {prep.format_table(table)} ({names}) VALUES ({values})"  # noqa: S608
     for i in range(0, rows.height, chunk):
         conn.exec_driver_sql(sql, rows.slice(i, chunk).rows())
+
+
+def _copy_into(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int = 100_000) -> None:
+    """PostgreSQL: stream the rows through ``COPY ... FROM STDIN`` as CSV, inside the
+    load's transaction (about ten times faster than ``executemany`` here).
+
+    Null values go unquoted and empty (COPY reads them as NULL); every text is quoted,
+    so an empty text stays an empty text.
+    """
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, rows.columns))
+    )
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for part in rows.iter_slices(chunk):
+            copy.write(
+                part.write_csv(include_header=False, quote_style="non_numeric", null_value="")
+            )
 
 
 def _store_assessments(

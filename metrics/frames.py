@@ -73,7 +73,9 @@ def is_reopened() -> pl.Expr:
 
 #: The columns read from the store (the columnar copy keeps exactly these, and the
 #: events' ids).
-RAW_REFERRAL_SCHEMA: dict[str, pl.DataType] = dict(snapshot.REFERRAL_COLUMNS)
+RAW_REFERRAL_SCHEMA: dict[str, pl.DataType] = {
+    k: v for k, v in snapshot.REFERRAL_COLUMNS.items() if k != "force_referral_id"
+}
 RAW_OFFENCE_SCHEMA: dict[str, pl.DataType] = dict(snapshot.OFFENCE_COLUMNS)
 RAW_EVENT_SCHEMA: dict[str, pl.DataType] = {
     k: v for k, v in snapshot.EVENT_COLUMNS.items() if k != "id"
@@ -247,7 +249,7 @@ def read_store_tables(engine: Engine) -> StoreTables:
         copy = snapshot.read_tables(conn)
         if copy is not None:
             return StoreTables(
-                copy.referrals,
+                copy.referrals.select(list(RAW_REFERRAL_SCHEMA)),
                 copy.offences,
                 copy.events.select(list(RAW_EVENT_SCHEMA)),
                 _open_quarantined_rows(conn),

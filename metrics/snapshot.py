@@ -5,7 +5,8 @@ most of a second, whatever the driver: the time goes in building every value. Th
 tables kept as Arrow IPC blobs are read in a few hundredths. So the store keeps, in the
 table ``column_segments``, a columnar copy of exactly what ``metrics.frames`` reads:
 
-- ``referrals``: the current version of each referral (``REFERRAL_COLUMNS``);
+- ``referrals``: the current version of each referral (``REFERRAL_COLUMNS``: its key
+  and what the figures use);
 - ``offences``: the offence codes of each referral (``OFFENCE_COLUMNS``);
 - ``events``: the current review events (``EVENT_COLUMNS``, with the event's ``id``);
 - ``events_removed``: the ids of events a later file corrected (moved to history).
@@ -49,6 +50,7 @@ SEGMENT_ROWS = 2_000_000
 REFERRAL_COLUMNS: dict[str, pl.DataType] = {
     "id": pl.Int64(),
     "force": pl.String(),
+    "force_referral_id": pl.String(),
     "referral_date": pl.Date(),
     "crime_recorded_date": pl.Date(),
     "original_outcome": pl.String(),
@@ -247,22 +249,42 @@ def _compact_if_needed(conn: Connection) -> None:
         _write(conn, kind, frame, None)
 
 
-def rebuild(conn: Connection) -> SnapshotTables:
-    """Write the columnar copy afresh from the rows (inside the caller's transaction)."""
-    r, e = store.referrals_t.c, store.events_t.c
-    tables = SnapshotTables(
+def read_rows(conn: Connection) -> SnapshotTables:
+    """What the copy should hold, read from the rows (slowly: value by value)."""
+    r, e, o = store.referrals_t.c, store.events_t.c, store.offences_t.c
+    return SnapshotTables(
         referrals=store.read_frame(
             conn, select(*(r[c] for c in REFERRAL_COLUMNS)).order_by(r.id), REFERRAL_COLUMNS
         ),
-        offences=store.read_frame(
-            conn,
-            select(store.offences_t.c.referral_id, store.offences_t.c.code),
-            OFFENCE_COLUMNS,
-        ),
+        offences=store.read_frame(conn, select(o.referral_id, o.code), OFFENCE_COLUMNS),
         events=store.read_frame(
             conn, select(*(e[c] for c in EVENT_COLUMNS)).order_by(e.id), EVENT_COLUMNS
         ),
     )
+
+
+def differences(conn: Connection) -> list[str]:
+    """How the copy differs from the rows, in words (empty when they agree)."""
+    copy = read_tables(conn)
+    if copy is None:
+        return ["the copy is missing, in another format, or its row counts differ"]
+    rows = read_rows(conn)
+    keys = {
+        "referrals": ["id"],
+        "offences": ["referral_id", "code"],
+        "events": ["id"],
+    }
+    names = {"referrals": "referrals", "offences": "offence codes", "events": "events"}
+    return [
+        f"{names[kind]} differ"
+        for kind, key in keys.items()
+        if not getattr(copy, kind).sort(key).equals(getattr(rows, kind).sort(key))
+    ]
+
+
+def rebuild(conn: Connection) -> SnapshotTables:
+    """Write the columnar copy afresh from the rows (inside the caller's transaction)."""
+    tables = read_rows(conn)
     conn.execute(delete(segments_t))
     _write(conn, "referrals", tables.referrals, None)
     _write(conn, "offences", tables.offences, None)

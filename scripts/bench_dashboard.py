@@ -6,8 +6,10 @@ page, at 1,273 and 100,000 referrals (synthetic data from ``beaconport seed``).
 For each size: seed a fresh SQLite store, start ``beaconport dashboard --demo`` on a
 free port, open every page in a new browser session (first render: navigation until
 Streamlit reports the script idle; the first page of a fresh server also pays for
-reading the store, reported separately), then pick a force in the sidebar filter and
-time until the page is idle again. Prints a Markdown table for docs/performance.md.
+reading the store, reported separately), both in a fresh browser profile (an empty
+cache: a person's very first visit) and in a new tab of one profile (the browser
+cache warm, as on every visit after the first); then pick a force in the sidebar filter
+and time until the page is idle again. Prints a Markdown table for docs/performance.md.
 Not a test: timings depend on the machine.
 """
 
@@ -49,7 +51,9 @@ def wait_idle(page) -> None:
     page.wait_for_selector(IDLE, timeout=300_000)
 
 
-def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, tuple[float, float]]]:
+def measure(
+    size: int, runs: int, workdir: Path
+) -> tuple[float, dict[str, tuple[float, float, float]]]:
     from playwright.sync_api import sync_playwright
 
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
@@ -80,7 +84,7 @@ def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, tuple
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, float, float]] = {}
     try:
         while True:
             try:
@@ -90,15 +94,26 @@ def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, tuple
                 time.sleep(0.3)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            viewport = {"width": 1440, "height": 900}
+            page = browser.new_page(viewport=viewport)
             start = time.perf_counter()
             page.goto(url)
             wait_idle(page)
             cold = time.perf_counter() - start
+            page.close()
+            # one browser profile for the warm-cache tabs, as a person's browser is
+            # after their first visit; a new profile each time for the empty cache
+            profile = browser.new_context(viewport=viewport)
             for path in PAGES:
-                firsts, changes = [], []
+                empties, firsts, changes = [], [], []
                 for _ in range(runs):
-                    page = browser.new_page(viewport={"width": 1440, "height": 900})
+                    empty = browser.new_page(viewport=viewport)
+                    start = time.perf_counter()
+                    empty.goto(f"{url}/{path}")
+                    wait_idle(empty)
+                    empties.append(time.perf_counter() - start)
+                    empty.close()
+                    page = profile.new_page()
                     start = time.perf_counter()
                     page.goto(f"{url}/{path}")
                     wait_idle(page)
@@ -112,6 +127,7 @@ def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, tuple
                     changes.append(time.perf_counter() - start)
                     page.close()
                 results[path or "progress"] = (
+                    statistics.median(empties),
                     statistics.median(firsts),
                     statistics.median(changes),
                 )
@@ -136,13 +152,15 @@ def main() -> None:
             print(f"{size:,} referrals: first page of a fresh server {cold:.2f} s", flush=True)
     header = (
         "| page | "
-        + " | ".join(f"first render, {s:,} | filter change, {s:,}" for s in sizes)
+        + " | ".join(
+            f"new tab, empty cache, {s:,} | new tab, {s:,} | filter change, {s:,}" for s in sizes
+        )
         + " |"
     )
     print(header)
-    print("|---" * (1 + 2 * len(sizes)) + "|")
+    print("|---" * (1 + 3 * len(sizes)) + "|")
     for page in [p or "progress" for p in PAGES]:
-        cells = " | ".join(f"{table[s][page][0]:.2f} s | {table[s][page][1]:.2f} s" for s in sizes)
+        cells = " | ".join(" | ".join(f"{v:.2f} s" for v in table[s][page]) for s in sizes)
         print(f"| {page} | {cells} |")
 
 

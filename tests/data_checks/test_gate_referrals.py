@@ -68,6 +68,17 @@ def test_valid_rows_are_stored_with_canonical_values(engine, tmp_path):
     assert refs.row(0, named=True)["original_outcome"] == "18"
     offences = store.read_offences(engine)
     assert offences.height == 2 + 2 + 2  # 19D;71, 20B;71, 19D;71
+    # missing stays missing and empty text stays empty (PostgreSQL loads by COPY)
+    assert refs["suspects_ethnicity_recorded_count"].to_list() == [None, None, None]
+    assert refs["ineligibility_reasons"].to_list() == ["", "", ""]
+
+
+def test_text_that_looks_like_csv_is_stored_as_received(engine, tmp_path):
+    """Quotes, commas and a leading formula sign in a key survive the bulk path
+    (COPY on PostgreSQL) exactly."""
+    odd = 'K-"1",=SUM(A1)'
+    load(engine, write_csv(tmp_path / "odd.csv", [referral(force_referral_id=odd)]))
+    assert store.read_referrals(engine)["force_referral_id"].to_list() == [odd]
 
 
 INVALID = [
