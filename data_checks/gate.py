@@ -742,7 +742,12 @@ def _store_referrals(
     if changed:
         stored = pl.concat(changed)
         offences = _offence_rows(stored)
-        bulk_insert(conn, offences_t, offences)
+        if conn.dialect.name == "sqlite":
+            # split inside the database: faster on SQLite than binding 1.5 million pairs
+            # (the same split as _offence_rows; the columnar copy's tests hold them equal)
+            conn.execute(text(_SQLITE_OFFENCES_SQL), {"sid": sid})
+        else:
+            bulk_insert(conn, offences_t, offences)
         snapshot.append(conn, sid, referrals=stored, offences=offences)
     # Closing quarantined rows needs the ids of every row received with a valid key
     # (identical ones included); most loads have nothing to close, so look first.
@@ -767,6 +772,16 @@ def _store_referrals(
     loaded = values.join(ids, on=["force", "force_referral_id"], how="inner")
     _close_quarantine_by_key(conn, sid, loaded, result)
     _close_quarantine_by_repair(conn, sid, loaded, "referral", result)
+
+
+# One row per (referral, code) of the referrals this file inserted or replaced (they
+# carry its submission id), split by SQLite itself.
+_SQLITE_OFFENCES_SQL = (
+    "INSERT INTO referral_offences (referral_id, code) "
+    "SELECT DISTINCT r.id, j.value FROM referrals AS r, "
+    "json_each('[\"' || replace(r.offence_codes, ';', '\",\"') || '\"]') AS j "
+    "WHERE r.submission_id = :sid"
+)
 
 
 def _offence_rows(referrals: pl.DataFrame) -> pl.DataFrame:

@@ -138,6 +138,70 @@ def measure(
     return cold, results
 
 
+FLOOR_APP = """
+import streamlit as st
+pages = [st.Page(lambda: st.write("hello"), title=f"Page {i}", url_path=f"p{i}" if i else "",
+                 default=i == 0) for i in range(7)]
+page = st.navigation(pages, position="sidebar")
+with st.sidebar:
+    st.multiselect("Force", [f"Force {i}" for i in range(44)], key="force")
+    st.date_input("Referred from", value=None, key="from")
+page.run()
+"""
+
+
+def floor(runs: int, workdir: Path) -> tuple[float, float]:
+    """Streamlit's own floor here: a seven-page app with two sidebar widgets and a line
+    of text, in a new tab with an empty and with a warm browser cache (medians)."""
+    from playwright.sync_api import sync_playwright
+
+    app = workdir / "floor_app.py"
+    app.write_text(FLOOR_APP)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            profile = browser.new_context()
+            timings: dict[str, list[float]] = {"empty": [], "warm": []}
+            for _ in range(runs + 1):
+                for kind, page in (("empty", browser.new_page()), ("warm", profile.new_page())):
+                    start = time.perf_counter()
+                    page.goto(url)
+                    wait_idle(page)
+                    timings[kind].append(time.perf_counter() - start)
+                    page.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    # the first warm-cache tab filled the cache: not counted
+    return statistics.median(timings["empty"]), statistics.median(timings["warm"][1:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1273,100000")
@@ -145,6 +209,12 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
+        empty, warm = floor(args.runs, Path(tmp))
+        print(
+            f"Streamlit's floor (a bare seven-page app): new tab {empty:.2f} s with an empty "
+            f"cache, {warm:.2f} s warm",
+            flush=True,
+        )
         table = {}
         for size in sizes:
             cold, per_page = measure(size, args.runs, Path(tmp))

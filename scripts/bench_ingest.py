@@ -1,11 +1,13 @@
 """Benchmark ``beaconport ingest``: wall time, rows per second and peak memory.
 
     .venv/bin/python scripts/bench_ingest.py [--sizes 1273,100000,1000000] [--write-docs]
+                                             [--pg-url postgresql://...]
 
 For each size it writes a synthetic referral return (one file per size above the
 default, the seed's 23 files at 1,273) and its events file, then runs the real command
 line, ``beaconport ingest referrals`` and ``beaconport ingest events``, in a fresh
-process against a fresh SQLite file, as a user would. Times are end to end (process
+process against a fresh SQLite file (and, with --pg-url, a fresh PostgreSQL database on
+that server), as a user would. Times are end to end (process
 start, imports, reading, checking, storing); peak memory is the child's maximum
 resident set size. With --write-docs the table replaces the "Ingestion" section of
 docs/performance.md.
@@ -17,7 +19,6 @@ import argparse
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -35,29 +36,46 @@ BP = Path(sys.executable).with_name("beaconport")
 
 
 def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB, and stdout of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    out, err = proc.communicate()
-    wall = time.perf_counter() - start
-    if proc.returncode not in (0,):
-        raise SystemExit(f"{' '.join(args[:3])} failed ({proc.returncode}): {err.strip()[-500:]}")
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: each size runs in order,
-    # growing, so the value after a run is that run's peak (or an earlier larger one).
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak, out
+    """Wall seconds, peak RSS in MiB (of this child alone), and stdout of one child."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code
+        out.seek(0)
+        err.seek(0)
+        if code != 0:
+            raise SystemExit(f"{' '.join(args[:3])} failed ({code}): {err.read().strip()[-500:]}")
+        return wall, usage.ru_maxrss / 1024, out.read()
 
 
-def bench(size: int, work: Path) -> dict:
+def fresh_postgresql(server_url: str, name: str) -> str:
+    """A new empty database ``name`` on the server (dropped first if it exists)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def bench(size: int, work: Path, pg_url: str | None = None) -> dict:
     folder = work / f"n{size}"
     forces = 23 if size == 1273 else 1
     t0 = time.perf_counter()
     ds = write_synthetic_dataset(folder, referrals=size, forces=forces)
     gen = time.perf_counter() - t0
-    db = work / f"n{size}.db"
-    env = dict(os.environ, BEACONPORT_DB_URL=f"sqlite:///{db}", GX_ANALYTICS_ENABLED="false")
+    db_url = (
+        fresh_postgresql(pg_url, f"beaconport_bench_{size}")
+        if pg_url
+        else f"sqlite:///{work / f'n{size}.db'}"
+    )
+    env = dict(os.environ, BEACONPORT_DB_URL=db_url, GX_ANALYTICS_ENABLED="false")
     ref_args = [str(BP), "ingest", "referrals", "--quiet", "--json", *map(str, ds.referral_files)]
     ref_wall, ref_peak, _ = run_child(ref_args, env)
     ev_args = [str(BP), "ingest", "events", "--quiet", "--json", *map(str, ds.event_files)]
@@ -65,6 +83,7 @@ def bench(size: int, work: Path) -> dict:
     events = ds.expected["events"]
     return {
         "size": size,
+        "store": "PostgreSQL" if pg_url else "SQLite",
         "files": len(ds.referral_files),
         "events": events,
         "generate_s": gen,
@@ -90,18 +109,18 @@ def machine() -> str:
     load = os.getloadavg()[0]
     return (
         f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, "
-        f"SQLite file store; load average {load:.1f} at the start"
+        f"load average {load:.1f} at the start"
     )
 
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| referral rows | files | referrals: seconds | referrals: rows/s | peak MiB | events | events: seconds | events: rows/s | peak MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | referral rows | files | referrals: seconds | referrals: rows/s | peak MiB | events | events: seconds | events: rows/s | peak MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r['size']:,} | {r['files']} | {r['ref_s']:.1f} | {r['ref_rate']:,.0f} | {r['ref_peak']:,.0f} "
+            f"| {r['store']} | {r['size']:,} | {r['files']} | {r['ref_s']:.1f} | {r['ref_rate']:,.0f} | {r['ref_peak']:,.0f} "
             f"| {r['events']:,} | {r['ev_s']:.1f} | {r['ev_rate']:,.0f} | {r['ev_peak']:,.0f} |"
         )
     return "\n".join(lines)
@@ -124,17 +143,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1273,100000,1000000")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument(
+        "--pg-url",
+        help="also measure on this PostgreSQL server (a fresh database per size is created "
+        "and left for inspection)",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="beaconport-bench-"))
     header = machine()
     try:
         results = []
-        for size in sizes:
-            r = bench(size, work)
+        for size, pg in [(s, None) for s in sizes] + [
+            (s, args.pg_url) for s in sizes if args.pg_url
+        ]:
+            r = bench(size, work, pg)
             results.append(r)
             print(
-                f"{size:>9,} referrals: {r['ref_s']:6.1f} s ({r['ref_rate']:,.0f} rows/s, {r['ref_peak']:,.0f} MiB); "
+                f"{r['store']:>10} {size:>9,} referrals: {r['ref_s']:6.1f} s ({r['ref_rate']:,.0f} rows/s, {r['ref_peak']:,.0f} MiB); "
                 f"{r['events']:,} events: {r['ev_s']:.1f} s ({r['ev_rate']:,.0f} rows/s)",
                 flush=True,
             )
@@ -143,10 +169,11 @@ def main() -> None:
     text = (
         f"Measured {date.today().isoformat()} by `scripts/bench_ingest.py` on {header}.\n\n"
         "End to end: a fresh `beaconport ingest` process per feed, from process start to exit, "
-        "against a fresh SQLite file (reading, Great Expectations or its compiled form, "
+        "against a fresh SQLite file or PostgreSQL database (reading, Great Expectations or its compiled form, "
         "eligibility, storing in one transaction per file). 1,273 is the default seed's "
-        "23 files; the larger sizes are one return each. Peak memory is the largest resident set "
-        "of the child processes so far.\n\n" + table(results)
+        "23 files; the larger sizes are one return each. Peak memory is each process's own largest "
+        "resident set. PostgreSQL 15 (Debian's) runs on the same machine, on loopback.\n\n"
+        + table(results)
     )
     print(text)
     if args.write_docs:
