@@ -956,15 +956,7 @@ def _store_events(
     inserted: list[pl.DataFrame] = []
     removed: list[int] = []
     if others.height:
-        rows = with_new_ids(
-            conn,
-            events_t,
-            others.select(
-                "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
-            ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at")),
-        )
-        bulk_insert(conn, events_t, rows)
-        inserted.append(rows)
+        inserted.append(_insert_events(conn, sid, others, now))
     if assessments.height:
         _store_assessments(conn, sid, assessments, stored, now, inserted, removed)
     snapshot.append(
@@ -1048,6 +1040,19 @@ def _copy_into(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int = 
             )
 
 
+def _insert_events(conn: Connection, sid: int, events: pl.DataFrame, now: object) -> pl.DataFrame:
+    """Store ``events`` (of submission ``sid``) with new ids; returns the rows stored."""
+    rows = with_new_ids(
+        conn,
+        events_t,
+        events.select(
+            "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
+        ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at")),
+    )
+    bulk_insert(conn, events_t, rows)
+    return rows
+
+
 def _store_assessments(
     conn: Connection,
     sid: int,
@@ -1064,15 +1069,7 @@ def _store_assessments(
     first_only = assessments.filter(
         ~pl.col("referral_id").is_in(has_stored) & (pl.len().over("referral_id") == 1)
     )
-    rows = with_new_ids(
-        conn,
-        events_t,
-        first_only.select(
-            "referral_id", "event", "event_date", "detail", pl.col(ROW).alias("source_row")
-        ).with_columns(pl.lit(sid).alias("submission_id"), pl.lit(now).alias("loaded_at")),
-    )
-    bulk_insert(conn, events_t, rows)
-    inserted.append(rows)
+    inserted.append(_insert_events(conn, sid, first_only, now))
     corrections = []
     assessments = assessments.join(first_only.select("pos"), on="pos", how="anti")
     current = {

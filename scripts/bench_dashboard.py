@@ -46,6 +46,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(url: str) -> None:
+    """Until the Streamlit server at ``url`` answers its health check."""
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+
+
 def wait_idle(page) -> None:
     page.wait_for_timeout(50)
     page.wait_for_selector(IDLE, timeout=300_000)
@@ -86,12 +96,7 @@ def measure(
     url = f"http://127.0.0.1:{port}"
     results: dict[str, tuple[float, float, float]] = {}
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
+        wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             viewport = {"width": 1440, "height": 900}
@@ -177,12 +182,7 @@ def floor(runs: int, workdir: Path) -> tuple[float, float]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
+        wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             profile = browser.new_context()
