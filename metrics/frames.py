@@ -329,18 +329,18 @@ class _Sets:
     values: list[str] | None
 
 
-def _sets(pairs: pl.LazyFrame, distinct: list[str], key: str, value: str) -> _Sets:
-    """The sets of ``value`` per ``key`` (``distinct``: every value that occurs)."""
-    pairs = pairs.select(key, value).drop_nulls(value).unique()
-    values = sorted(distinct)
+def _sets(pairs: pl.DataFrame, key: str, value: str) -> _Sets:
+    """The sets of ``value`` per ``key``, as a plan to collect with the others."""
+    values = pairs.get_column(value).drop_nulls().unique().sort().to_list()
+    plan = pairs.lazy().select(key, value).drop_nulls(value).unique()
     if len(values) > MAX_MASK_VALUES:
-        return _Sets(pairs.group_by(key).agg(pl.col(value).sort().alias("_list")), None)
+        return _Sets(plan.group_by(key).agg(pl.col(value).sort().alias("_list")), None)
     if not values:  # no pairs at all (``replace_strict`` with nothing to replace
         # would give the mask a text type)
         return _Sets(pl.LazyFrame(schema={key: pl.Int64, "_mask": pl.Int64}), values)
     bits = [1 << i for i in range(len(values))]
     bit = pl.col(value).replace_strict(values, bits, return_dtype=pl.Int64)
-    return _Sets(pairs.group_by(key).agg(bit.sum().cast(pl.Int64).alias("_mask")), values)
+    return _Sets(plan.group_by(key).agg(bit.sum().cast(pl.Int64).alias("_mask")), values)
 
 
 def _decode(sets: _Sets, collected: pl.DataFrame, value: str, aggs: list[pl.Expr]) -> pl.DataFrame:
@@ -411,24 +411,17 @@ def _event_plans(events: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     return per_referral, decisions
 
 
-def _theme_sets(events: pl.DataFrame) -> _Sets:
-    themes = events.lazy().filter(pl.col("event") == "learning_theme")
-    distinct = events.filter(pl.col("event") == "learning_theme").get_column("detail")
-    return _sets(themes, distinct.drop_nulls().unique().to_list(), "referral_id", "detail")
-
-
 def _derived(events: pl.DataFrame, offences: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
     """The per-referral columns drawn from the events (and the offence codes, unless
     None), each a frame keyed by ``id``, computed in one ``collect_all``."""
     per_referral, decisions = _event_plans(events.lazy())
-    themes = _theme_sets(events)
+    themes = _sets(events.filter(pl.col("event") == "learning_theme"), "referral_id", "detail")
     plans = [per_referral, decisions, themes.masks]
     if offences is not None:
-        pairs = offences.lazy().select(
+        pairs = offences.select(
             pl.col("referral_id"), pl.col("code").str.strip_chars().str.to_uppercase()
         )
-        distinct = offences.get_column("code").str.strip_chars().str.to_uppercase()
-        codes = _sets(pairs, distinct.unique().to_list(), "referral_id", "code")
+        codes = _sets(pairs, "referral_id", "code")
         plans.append(codes.masks)
     done = pl.collect_all(plans, engine="in-memory")
     out = {
