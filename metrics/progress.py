@@ -116,7 +116,12 @@ def headline_progress(
     stand now, since the store keeps their current version.
     """
     now = headline_figures(frames, filters)
-    earlier = headline_figures(frames.up_to(since), filters) if since is not None else None
+    earlier = None
+    if since is not None:
+        # Filters read only what a referral arrived with (force, region, dates, offence
+        # groups, eligibility), never its events, so filtering before rewinding gives
+        # the same figures as rewinding the whole store, and rewinds only the view.
+        earlier = headline_figures(frames.filtered(filters).up_to(since), filters)
     return pl.DataFrame(
         {
             "measure": [m for m, _ in HEADLINE_MEASURES],

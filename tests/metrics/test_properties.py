@@ -22,7 +22,7 @@ from metrics.frames import (
 )
 from metrics.offences import offence_groups_by_force
 from metrics.outcomes import decision_mix_by_force, outcome_funnel, weekly_throughput
-from metrics.progress import headline_figures
+from metrics.progress import headline_figures, headline_progress
 from metrics.report import build_report
 from metrics.themes import theme_co_occurrence, theme_share, theme_share_by_force
 from metrics.volumes import (
@@ -212,3 +212,18 @@ def test_derived_columns_match_a_plain_computation(
     assert prepared["id"].to_list() == sorted(expected)
     for row in prepared.iter_rows(named=True):
         assert {k: row[k] for k in expected[row["id"]]} == expected[row["id"]]
+
+
+@SETTINGS
+@given(tables=stores, filters=filters_st, cutoff=st.integers(-10, 800))
+def test_change_since_equals_the_filtered_store_as_it_stood(
+    tables: StoreTables, filters: Filters, cutoff: int
+) -> None:
+    """The figures at ``since`` are those of the whole store rewound to that day, then
+    filtered (headline_progress filters first, for speed)."""
+    frames = prepare_frames(tables)
+    since = START + timedelta(days=cutoff)
+    table = headline_progress(frames, filters, since=since)
+    expected = headline_figures(frames.up_to(since), filters)
+    assert dict(zip(table["measure"], table["value_at_since"], strict=True)) == expected
+    assert table["value"].to_list() == list(headline_figures(frames, filters).values())
