@@ -3,13 +3,20 @@ page, at 1,273 and 100,000 referrals (synthetic data from ``beaconport seed``).
 
     .venv/bin/python scripts/bench_dashboard.py [--sizes 1273,100000] [--runs 3]
 
-For each size: seed a fresh SQLite store, start ``beaconport dashboard --demo`` on a
-free port, open every page in a new browser session (first render: navigation until
-Streamlit reports the script idle; the first page of a fresh server also pays for
-reading the store, reported separately), both in a fresh browser profile (an empty
-cache: a person's very first visit) and in a new tab of one profile (the browser
-cache warm, as on every visit after the first); then pick a force in the sidebar filter
-and time until the page is idle again. Prints a Markdown table for docs/performance.md.
+For each size: seed a fresh SQLite store and start ``beaconport dashboard --demo`` on a
+free port. A page counts as drawn when a script run started after the action has
+finished, every Plotly chart on the page has drawn its SVG, and two animation frames
+have passed. Measured, per page (medians of ``--runs``):
+
+- the first page of the fresh server (it also reads the store: reported on its own);
+- in the app: clicking the page in the navigation, as a person moving between pages;
+  the first round is each page's first visit to this server (figures not cached yet);
+- a new tab opening the page, in a fresh browser profile (an empty cache: a person's
+  very first visit) and in one profile (the browser cache warm, as on later visits);
+- a filter change: choosing a force in the sidebar, in that tab.
+
+Streamlit's own floor is measured the same way on a bare two-page app (text; one small
+Plotly chart). Prints Markdown tables for docs/performance.md.
 Not a test: timings depend on the machine.
 """
 
@@ -36,8 +43,38 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PAGES = ["", "referrals", "offences", "outcomes", "learning", "about"]
+#: The navigation's link text for each page (in-app navigation clicks these).
+TITLES = {
+    "": "Progress",
+    "referrals": "Referral volumes",
+    "offences": "Offence types",
+    "outcomes": "Outcomes and timeliness",
+    "learning": "Learning themes",
+    "about": "Method and caveats",
+}
+#: Counts the script runs the page has started (Streamlit marks the app "running").
+COUNT_RUNS = """
+window.__bpRuns = 0;
+(function watch() {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app) { requestAnimationFrame(watch); return; }
+  new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') window.__bpRuns += 1;
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+})();
+"""
+#: Drawn: a run started after ``runs`` has finished and every chart has drawn its SVG.
+DRAWN = """runs => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || window.__bpRuns <= runs) return false;
+  if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  for (const c of document.querySelectorAll("[data-testid='stPlotlyChart']"))
+    if (!c.querySelector('.main-svg')) return false;
+  return true;
+}"""
+#: Two animation frames: the browser has painted what the last run sent.
+PAINTED = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 def free_port() -> int:
@@ -56,36 +93,76 @@ def wait_healthy(url: str) -> None:
             time.sleep(0.3)
 
 
-def wait_idle(page) -> None:
-    page.wait_for_timeout(50)
-    page.wait_for_selector(IDLE, timeout=300_000)
+def runs_started(page) -> int:
+    return page.evaluate("window.__bpRuns || 0")
 
 
-def measure(
-    size: int, runs: int, workdir: Path
-) -> tuple[float, dict[str, tuple[float, float, float]]]:
-    from playwright.sync_api import sync_playwright
+def wait_drawn(page, runs: int = 0) -> None:
+    """Until a script run started after ``runs`` has finished and been painted."""
+    page.wait_for_function(DRAWN, arg=runs, timeout=300_000)
+    page.evaluate(PAINTED)
 
-    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+
+def timed_open(page, url: str) -> float:
+    """Seconds from navigating ``page`` to ``url`` until the page is drawn."""
+    start = time.perf_counter()
+    page.goto(url)
+    wait_drawn(page)
+    return time.perf_counter() - start
+
+
+def timed_click(page, action) -> float:
+    """Seconds from ``action()`` (a click or key press) until its rerun is drawn."""
+    runs = runs_started(page)
+    start = time.perf_counter()
+    action()
+    wait_drawn(page, runs)
+    return time.perf_counter() - start
+
+
+def navigate(page, path: str) -> float:
+    """Seconds from clicking the page's link in the navigation until it is drawn."""
+    link = page.locator("[data-testid='stSidebarNav'] a").filter(has_text=TITLES[path])
+    return timed_click(page, link.first.click)
+
+
+def choose_force(page, name: str = "Metropolitan Police Service") -> float:
+    """Seconds from choosing a force in the sidebar filter until the page is drawn."""
+    box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Force").first
+    box.locator("input").click()
+    box.locator("input").fill(name)
+    return timed_click(page, lambda: page.keyboard.press("Enter"))
+
+
+def seed(size: int, workdir: Path, env: dict[str, str]) -> str:
     db = f"sqlite:///{workdir / f'bench-{size}.db'}"
     forces = "23" if size < 10_000 else "44"
     subprocess.run(
-        [
-            BEACONPORT,
-            "--db",
-            db,
-            "seed",
-            "--referrals",
-            str(size),
-            "--forces",
-            forces,
-            "--out",
-            str(workdir / f"data-{size}"),
-        ],
+        [BEACONPORT, "--db", db, "seed", "--referrals", str(size), "--forces", forces]
+        + ["--out", str(workdir / f"data-{size}")],
         check=True,
         env=env,
         capture_output=True,
     )
+    return db
+
+
+COLUMNS = (
+    "new tab, empty cache",
+    "new tab, warm cache",
+    "in the app, first visit",
+    "in the app, later visits",
+    "filter change",
+)
+
+
+def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, list[float]]]:
+    """Time every page of a fresh server over a seeded store of ``size`` referrals:
+    the first page of the server, then per page the medians of ``COLUMNS``."""
+    from playwright.sync_api import sync_playwright
+
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+    db = seed(size, workdir, env)
     port = free_port()
     server = subprocess.Popen(
         [BEACONPORT, "--db", db, "dashboard", "--demo", "--port", str(port)],
@@ -94,59 +171,60 @@ def measure(
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    results: dict[str, tuple[float, float, float]] = {}
+    timings: dict[str, dict[str, list[float]]] = {
+        path or "progress": {c: [] for c in COLUMNS} for path in PAGES
+    }
     try:
         wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             viewport = {"width": 1440, "height": 900}
-            page = browser.new_page(viewport=viewport)
-            start = time.perf_counter()
-            page.goto(url)
-            wait_idle(page)
-            cold = time.perf_counter() - start
-            page.close()
             # one browser profile for the warm-cache tabs, as a person's browser is
             # after their first visit; a new profile each time for the empty cache
             profile = browser.new_context(viewport=viewport)
+            profile.add_init_script(COUNT_RUNS)
+            app = profile.new_page()
+            cold = timed_open(app, url)
+            # In the app: a person clicking through the pages. The first round is each
+            # page's first visit to this server (its figures are not cached yet).
+            for round_ in range(runs + 1):
+                for path in [*PAGES[1:], ""]:
+                    column = COLUMNS[2] if round_ == 0 else COLUMNS[3]
+                    timings[path or "progress"][column].append(navigate(app, path))
+            app.close()
             for path in PAGES:
-                empties, firsts, changes = [], [], []
+                cell = timings[path or "progress"]
                 for _ in range(runs):
-                    empty = browser.new_page(viewport=viewport)
-                    start = time.perf_counter()
-                    empty.goto(f"{url}/{path}")
-                    wait_idle(empty)
-                    empties.append(time.perf_counter() - start)
+                    empty = browser.new_context(viewport=viewport)
+                    empty.add_init_script(COUNT_RUNS)
+                    page = empty.new_page()
+                    cell[COLUMNS[0]].append(timed_open(page, f"{url}/{path}"))
                     empty.close()
                     page = profile.new_page()
-                    start = time.perf_counter()
-                    page.goto(f"{url}/{path}")
-                    wait_idle(page)
-                    firsts.append(time.perf_counter() - start)
-                    box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Force")
-                    box.first.locator("input").click()
-                    box.first.locator("input").fill("Metropolitan Police Service")
-                    start = time.perf_counter()
-                    page.keyboard.press("Enter")
-                    wait_idle(page)
-                    changes.append(time.perf_counter() - start)
+                    cell[COLUMNS[1]].append(timed_open(page, f"{url}/{path}"))
+                    cell[COLUMNS[4]].append(choose_force(page))
                     page.close()
-                results[path or "progress"] = (
-                    statistics.median(empties),
-                    statistics.median(firsts),
-                    statistics.median(changes),
-                )
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=20)
-    return cold, results
+    medians = {
+        page: [statistics.median(cell[c]) for c in COLUMNS] for page, cell in timings.items()
+    }
+    return cold, medians
 
 
 FLOOR_APP = """
 import streamlit as st
-pages = [st.Page(lambda: st.write("hello"), title=f"Page {i}", url_path=f"p{i}" if i else "",
-                 default=i == 0) for i in range(7)]
+import plotly.graph_objects as go
+
+def text():
+    st.write("hello")
+
+def chart():
+    st.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])))
+
+pages = [st.Page(text, title="Text", default=True), st.Page(chart, title="Chart", url_path="chart")]
 page = st.navigation(pages, position="sidebar")
 with st.sidebar:
     st.multiselect("Force", [f"Force {i}" for i in range(44)], key="force")
@@ -155,51 +233,46 @@ page.run()
 """
 
 
-def floor(runs: int, workdir: Path) -> tuple[float, float]:
-    """Streamlit's own floor here: a seven-page app with two sidebar widgets and a line
-    of text, in a new tab with an empty and with a warm browser cache (medians)."""
+def floor(runs: int, workdir: Path) -> dict[str, tuple[float, float]]:
+    """Streamlit's own floor here: a two-page app with two sidebar widgets, one page a
+    line of text and one a small Plotly chart; per page the medians of a new tab with
+    an empty and with a warm browser cache."""
     from playwright.sync_api import sync_playwright
 
     app = workdir / "floor_app.py"
     app.write_text(FLOOR_APP)
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(app),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
+        + ["--server.headless", "true", "--browser.gatherUsageStats", "false"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    result = {}
     try:
         wait_healthy(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             profile = browser.new_context()
-            timings: dict[str, list[float]] = {"empty": [], "warm": []}
-            for _ in range(runs + 1):
-                for kind, page in (("empty", browser.new_page()), ("warm", profile.new_page())):
-                    start = time.perf_counter()
-                    page.goto(url)
-                    wait_idle(page)
-                    timings[kind].append(time.perf_counter() - start)
+            profile.add_init_script(COUNT_RUNS)
+            for path in ("", "chart"):
+                empties, warms = [], []
+                for _ in range(runs + 1):
+                    empty = browser.new_context()
+                    empty.add_init_script(COUNT_RUNS)
+                    empties.append(timed_open(empty.new_page(), f"{url}/{path}"))
+                    empty.close()
+                    page = profile.new_page()
+                    warms.append(timed_open(page, f"{url}/{path}"))
                     page.close()
+                # the first warm-cache tab of each page filled the cache: not counted
+                result[path or "text"] = (statistics.median(empties), statistics.median(warms[1:]))
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=20)
-    # the first warm-cache tab filled the cache: not counted
-    return statistics.median(timings["empty"]), statistics.median(timings["warm"][1:])
+    return result
 
 
 def main() -> None:
@@ -209,29 +282,19 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        empty, warm = floor(args.runs, Path(tmp))
-        print(
-            f"Streamlit's floor (a bare seven-page app): new tab {empty:.2f} s with an empty "
-            f"cache, {warm:.2f} s warm",
-            flush=True,
-        )
-        table = {}
+        for page, (empty, warm) in floor(args.runs, Path(tmp)).items():
+            print(
+                f"Streamlit's floor, {page} page: new tab {empty:.2f} s with an empty "
+                f"cache, {warm:.2f} s warm",
+                flush=True,
+            )
         for size in sizes:
             cold, per_page = measure(size, args.runs, Path(tmp))
-            table[size] = per_page
-            print(f"{size:,} referrals: first page of a fresh server {cold:.2f} s", flush=True)
-    header = (
-        "| page | "
-        + " | ".join(
-            f"new tab, empty cache, {s:,} | new tab, {s:,} | filter change, {s:,}" for s in sizes
-        )
-        + " |"
-    )
-    print(header)
-    print("|---" * (1 + 3 * len(sizes)) + "|")
-    for page in [p or "progress" for p in PAGES]:
-        cells = " | ".join(" | ".join(f"{v:.2f} s" for v in table[s][page]) for s in sizes)
-        print(f"| {page} | {cells} |")
+            print(f"\n{size:,} referrals: first page of a fresh server {cold:.2f} s\n")
+            print("| page | " + " | ".join(COLUMNS) + " |")
+            print("|---" * (1 + len(COLUMNS)) + "|")
+            for page, values in per_page.items():
+                print(f"| {page} | " + " | ".join(f"{v:.2f} s" for v in values) + " |", flush=True)
 
 
 if __name__ == "__main__":
