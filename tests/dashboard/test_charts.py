@@ -1,0 +1,131 @@
+"""The chart building blocks: what each figure carries to the browser (its JSON), on small
+hand-made frames."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+import pytest
+
+from dashboard.components.charts import (
+    DASHES,
+    MARKERS,
+    OKABE_ITO,
+    SUPPRESSED_GREY,
+    bar_chart,
+    line_chart,
+    stacked_bars,
+)
+
+pytestmark = pytest.mark.unit
+
+FRAME = pl.DataFrame(
+    {"force": ["Kent Police", "Essex Police", "Durham Constabulary"], "referrals": [12, None, 1234]}
+)
+
+
+def sent(fig) -> dict:
+    """The figure as Streamlit sends it (``plotly.io.to_json``)."""
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+def test_every_chart_carries_the_white_template_and_the_palette() -> None:
+    # The template is the process's default, not named per figure: the JSON sent must
+    # still hold the whole of Plotly's own "plotly_white".
+    named = go.Figure(layout={"template": "plotly_white"})
+    white = sent(named)["layout"]["template"]
+    assert white["layout"]["plot_bgcolor"] == "white"
+    for fig in (
+        bar_chart(
+            FRAME,
+            category="force",
+            value="referrals",
+            title="t",
+            category_title="Force",
+            value_title="Referrals (count)",
+        ),
+        line_chart(
+            pl.DataFrame({"m": [1, 2], "a": [1, 3]}),
+            x="m",
+            ys=["a"],
+            title="t",
+            x_title="Month",
+            y_title="Referrals (count)",
+        ),
+        stacked_bars(
+            FRAME.with_columns(pl.col("referrals").fill_null(0)),
+            category="force",
+            series=["referrals"],
+            title="t",
+            category_title="Force",
+            value_title="Referrals (count)",
+        ),
+    ):
+        layout = sent(fig)["layout"]
+        assert layout["template"] == white
+        assert layout["colorway"] == list(OKABE_ITO)
+
+
+def test_bar_chart_draws_suppressed_values_as_grey_labelled_gaps() -> None:
+    fig = bar_chart(
+        FRAME,
+        category="force",
+        value="referrals",
+        title="Most referrals came from Durham",
+        category_title="Force",
+        value_title="Referrals (count)",
+    )
+    spec = sent(fig)
+    (bar,) = spec["data"]
+    assert bar["orientation"] == "h"
+    assert bar["y"] == ["Kent Police", "Essex Police", "Durham Constabulary"]
+    assert bar["x"] == [12, 0, 1234]  # the suppressed value draws no bar
+    assert bar["text"] == ["12", "", "1,234"]
+    assert bar["marker"]["color"] == [OKABE_ITO[0], SUPPRESSED_GREY, OKABE_ITO[0]]
+    layout = spec["layout"]
+    assert layout["title"]["text"] == "Most referrals came from Durham"
+    assert layout["xaxis"]["title"]["text"] == "Referrals (count)"
+    assert layout["yaxis"]["title"]["text"] == "Force"
+    assert layout["yaxis"]["autorange"] == "reversed"  # first category on top
+    assert layout["height"] == max(320, 24 * 3 + 120)
+
+
+def test_bar_chart_prints_the_given_text_column() -> None:
+    frame = FRAME.with_columns(pl.Series("shown", ["12", "<5", "1,234"]))
+    (bar,) = sent(
+        bar_chart(
+            frame,
+            category="force",
+            value="referrals",
+            text="shown",
+            title="t",
+            category_title="Force",
+            value_title="Referrals (count)",
+        )
+    )["data"]
+    assert bar["text"] == ["12", "<5", "1,234"]
+
+
+def test_line_chart_tells_lines_apart_by_dash_and_marker_as_well_as_colour() -> None:
+    frame = pl.DataFrame({"m": [1, 2, 3], "a": [1, 2, 3], "b": [3, 2, 1]})
+    spec = sent(
+        line_chart(
+            frame,
+            x="m",
+            ys=["a", "b"],
+            names=["Running total", "In the month"],
+            title="t",
+            x_title="Month",
+            y_title="Referrals (count)",
+        )
+    )
+    a, b = spec["data"]
+    assert (a["name"], b["name"]) == ("Running total", "In the month")
+    assert a["y"] == [1, 2, 3] and b["y"] == [3, 2, 1]
+    assert (a["line"]["color"], b["line"]["color"]) == OKABE_ITO[:2]
+    assert (a["line"]["dash"], b["line"]["dash"]) == DASHES[:2]
+    assert (a["marker"]["symbol"], b["marker"]["symbol"]) == MARKERS[:2]
+    assert a["mode"] == "lines+markers"  # few points: markers shown
