@@ -5,8 +5,9 @@ page, at 1,273 and 100,000 referrals (synthetic data from ``beaconport seed``).
 
 For each size: seed a fresh SQLite store and start ``beaconport dashboard --demo`` on a
 free port. A page counts as drawn when a script run started after the action has
-finished, every Plotly chart on the page has drawn its SVG, and two animation frames
-have passed. Measured, per page (medians of ``--runs``):
+finished, no element is still a loading placeholder (Streamlit's grey skeletons, shown
+while an element's code loads in the browser), every Plotly chart on the page has drawn
+its SVG, and two animation frames have passed. Measured, per page (medians of ``--runs``):
 
 - the first page of the fresh server (it also reads the store: reported on its own);
 - in the app: clicking the page in the navigation, as a person moving between pages;
@@ -15,9 +16,9 @@ have passed. Measured, per page (medians of ``--runs``):
   very first visit) and in one profile (the browser cache warm, as on later visits);
 - a filter change: choosing a force in the sidebar, in that tab.
 
-Streamlit's own floor is measured the same way on a bare two-page app (text; one small
-Plotly chart). Prints Markdown tables for docs/performance.md.
-Not a test: timings depend on the machine.
+Streamlit's own floor is measured the same way on a bare two-page app (a line of text;
+one small Plotly chart with a small table beside it). Prints Markdown tables for
+docs/performance.md. Not a test: timings depend on the machine.
 """
 
 from __future__ import annotations
@@ -64,11 +65,14 @@ window.__bpRuns = 0;
   }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
 })();
 """
-#: Drawn: a run started after ``runs`` has finished and every chart has drawn its SVG.
+#: Drawn: a run started after ``runs`` has finished, no element is still a placeholder
+#: (Streamlit draws a grey skeleton while an element's code loads in the browser) and
+#: every chart has drawn its SVG.
 DRAWN = """runs => {
   const app = document.querySelector("[data-testid='stApp']");
   if (!app || window.__bpRuns <= runs) return false;
   if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector("[data-testid='stSkeleton']")) return false;
   for (const c of document.querySelectorAll("[data-testid='stPlotlyChart']"))
     if (!c.querySelector('.main-svg')) return false;
   return true;
@@ -222,7 +226,9 @@ def text():
     st.write("hello")
 
 def chart():
-    st.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])))
+    left, right = st.columns([3, 2])
+    left.plotly_chart(go.Figure(go.Bar(x=["a", "b", "c"], y=[3, 1, 2])))
+    right.dataframe({"x": ["a", "b", "c"], "y": [3, 1, 2]})
 
 pages = [st.Page(text, title="Text", default=True), st.Page(chart, title="Chart", url_path="chart")]
 page = st.navigation(pages, position="sidebar")
@@ -235,8 +241,8 @@ page.run()
 
 def floor(runs: int, workdir: Path) -> dict[str, tuple[float, float]]:
     """Streamlit's own floor here: a two-page app with two sidebar widgets, one page a
-    line of text and one a small Plotly chart; per page the medians of a new tab with
-    an empty and with a warm browser cache."""
+    line of text and one a small Plotly chart with a small table beside it; per page the
+    medians of a new tab with an empty and with a warm browser cache."""
     from playwright.sync_api import sync_playwright
 
     app = workdir / "floor_app.py"

@@ -104,6 +104,11 @@ def bar_chart(
     )
     if horizontal:
         fig.update_yaxes(autorange="reversed", automargin=True)
+    top = max((v for v in shown if isinstance(v, int | float)), default=0)
+    if top > 0 and min(shown) >= 0:
+        # Room beyond the longest bar for its value, printed outside the bar: without
+        # it Plotly cuts the label off at the edge of the chart.
+        (fig.update_xaxes if horizontal else fig.update_yaxes)(range=[0, top * 1.15])
     return fig
 
 

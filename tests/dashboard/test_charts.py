@@ -91,6 +91,26 @@ def test_bar_chart_draws_suppressed_values_as_grey_labelled_gaps() -> None:
     assert layout["yaxis"]["title"]["text"] == "Force"
     assert layout["yaxis"]["autorange"] == "reversed"  # first category on top
     assert layout["height"] == max(320, 24 * 3 + 120)
+    # room for the longest bar's label, printed beyond it
+    assert layout["xaxis"]["range"] == [0, pytest.approx(1234 * 1.15)]
+
+
+def test_vertical_bar_chart_leaves_room_above_the_tallest_bar() -> None:
+    spec = sent(
+        bar_chart(
+            pl.DataFrame({"year": [2019, 2020], "n": [40, 8]}),
+            category="year",
+            value="n",
+            horizontal=False,
+            title="t",
+            category_title="Crime year",
+            value_title="Referrals (count)",
+        )
+    )
+    (bar,) = spec["data"]
+    assert bar["x"] == ["2019", "2020"] and bar["y"] == [40, 8]
+    assert spec["layout"]["yaxis"]["range"] == [0, pytest.approx(46.0)]
+    assert "range" not in spec["layout"]["xaxis"]
 
 
 def test_bar_chart_prints_the_given_text_column() -> None:

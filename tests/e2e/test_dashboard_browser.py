@@ -126,9 +126,15 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory, server_log: Path) ->
         log.close()
 
 
+#: Streamlit draws a grey skeleton in place of an element while its code loads in the
+#: browser: the page is not drawn (nor can a failure inside it show) until none is left.
+NO_SKELETON = "() => !document.querySelector(\"[data-testid='stSkeleton']\")"
+
+
 def wait_idle(page: Any) -> None:
     page.wait_for_timeout(300)
     page.wait_for_selector(IDLE, timeout=60_000)
+    page.wait_for_function(NO_SKELETON, timeout=60_000)
     page.wait_for_timeout(300)
 
 
