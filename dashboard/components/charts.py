@@ -104,11 +104,17 @@ def bar_chart(
     )
     if horizontal:
         fig.update_yaxes(autorange="reversed", automargin=True)
-    top = max((v for v in shown if isinstance(v, int | float)), default=0)
-    if top > 0 and min(shown) >= 0:
-        # Room beyond the longest bar for its value, printed outside the bar: without
-        # it Plotly cuts the label off at the edge of the chart.
-        (fig.update_xaxes if horizontal else fig.update_yaxes)(range=[0, top * 1.15])
+    # Room beyond the longest bar for its value, printed outside the bar: without it
+    # Plotly cuts the label off at the edge of the chart. Beside horizontal bars, a
+    # right margin as wide as the longest label (about 8 px a character at this font
+    # size); above vertical bars, headroom in the axis.
+    if horizontal:
+        longest = max((len(str(t)) for t in labels if t is not None), default=0)
+        fig.update_layout(margin_r=10 + 8 * longest)
+    else:
+        top = max((v for v in shown if isinstance(v, int | float)), default=0)
+        if top > 0 and min(shown) >= 0:
+            fig.update_yaxes(range=[0, top * 1.15])
     return fig
 
 

@@ -91,8 +91,8 @@ def test_bar_chart_draws_suppressed_values_as_grey_labelled_gaps() -> None:
     assert layout["yaxis"]["title"]["text"] == "Force"
     assert layout["yaxis"]["autorange"] == "reversed"  # first category on top
     assert layout["height"] == max(320, 24 * 3 + 120)
-    # room for the longest bar's label, printed beyond it
-    assert layout["xaxis"]["range"] == [0, pytest.approx(1234 * 1.15)]
+    # room on the right for the longest label ("1,234"), printed beyond its bar
+    assert layout["margin"]["r"] == 10 + 8 * len("1,234")
 
 
 def test_vertical_bar_chart_leaves_room_above_the_tallest_bar() -> None:
@@ -127,6 +127,22 @@ def test_bar_chart_prints_the_given_text_column() -> None:
         )
     )["data"]
     assert bar["text"] == ["12", "<5", "1,234"]
+
+
+def test_bar_chart_leaves_room_for_long_labels() -> None:
+    frame = FRAME.with_columns(pl.Series("shown", ["64.9% (442)", "<5", "1.0% (7)"]))
+    layout = sent(
+        bar_chart(
+            frame,
+            category="force",
+            value="referrals",
+            text="shown",
+            title="t",
+            category_title="Force",
+            value_title="Share (%)",
+        )
+    )["layout"]
+    assert layout["margin"]["r"] == 10 + 8 * len("64.9% (442)")
 
 
 def test_line_chart_tells_lines_apart_by_dash_and_marker_as_well_as_colour() -> None:
