@@ -32,53 +32,59 @@ def sent(fig) -> dict:
     return json.loads(pio.to_json(fig, validate=False))
 
 
+def force_bars(frame: pl.DataFrame = FRAME, **options) -> dict:
+    """``bar_chart`` of referrals by force, as sent."""
+    return sent(
+        bar_chart(
+            frame,
+            **{
+                "category": "force",
+                "value": "referrals",
+                "title": "t",
+                "category_title": "Force",
+                "value_title": "Referrals (count)",
+                **options,
+            },
+        )
+    )
+
+
 def test_every_chart_carries_the_white_template_and_the_palette() -> None:
     # The template is the process's default, not named per figure: the JSON sent must
     # still hold the whole of Plotly's own "plotly_white".
     named = go.Figure(layout={"template": "plotly_white"})
     white = sent(named)["layout"]["template"]
     assert white["layout"]["plot_bgcolor"] == "white"
-    for fig in (
-        bar_chart(
-            FRAME,
-            category="force",
-            value="referrals",
-            title="t",
-            category_title="Force",
-            value_title="Referrals (count)",
+    for spec in (
+        force_bars(),
+        sent(
+            line_chart(
+                pl.DataFrame({"m": [1, 2], "a": [1, 3]}),
+                x="m",
+                ys=["a"],
+                title="t",
+                x_title="Month",
+                y_title="Referrals (count)",
+            )
         ),
-        line_chart(
-            pl.DataFrame({"m": [1, 2], "a": [1, 3]}),
-            x="m",
-            ys=["a"],
-            title="t",
-            x_title="Month",
-            y_title="Referrals (count)",
-        ),
-        stacked_bars(
-            FRAME.with_columns(pl.col("referrals").fill_null(0)),
-            category="force",
-            series=["referrals"],
-            title="t",
-            category_title="Force",
-            value_title="Referrals (count)",
+        sent(
+            stacked_bars(
+                FRAME.with_columns(pl.col("referrals").fill_null(0)),
+                category="force",
+                series=["referrals"],
+                title="t",
+                category_title="Force",
+                value_title="Referrals (count)",
+            )
         ),
     ):
-        layout = sent(fig)["layout"]
+        layout = spec["layout"]
         assert layout["template"] == white
         assert layout["colorway"] == list(OKABE_ITO)
 
 
 def test_bar_chart_draws_suppressed_values_as_grey_labelled_gaps() -> None:
-    fig = bar_chart(
-        FRAME,
-        category="force",
-        value="referrals",
-        title="Most referrals came from Durham",
-        category_title="Force",
-        value_title="Referrals (count)",
-    )
-    spec = sent(fig)
+    spec = force_bars(title="Most referrals came from Durham")
     (bar,) = spec["data"]
     assert bar["orientation"] == "h"
     assert bar["y"] == ["Kent Police", "Essex Police", "Durham Constabulary"]
@@ -115,33 +121,13 @@ def test_vertical_bar_chart_leaves_room_above_the_tallest_bar() -> None:
 
 def test_bar_chart_prints_the_given_text_column() -> None:
     frame = FRAME.with_columns(pl.Series("shown", ["12", "<5", "1,234"]))
-    (bar,) = sent(
-        bar_chart(
-            frame,
-            category="force",
-            value="referrals",
-            text="shown",
-            title="t",
-            category_title="Force",
-            value_title="Referrals (count)",
-        )
-    )["data"]
+    (bar,) = force_bars(frame, text="shown")["data"]
     assert bar["text"] == ["12", "<5", "1,234"]
 
 
 def test_bar_chart_leaves_room_for_long_labels() -> None:
     frame = FRAME.with_columns(pl.Series("shown", ["64.9% (442)", "<5", "1.0% (7)"]))
-    layout = sent(
-        bar_chart(
-            frame,
-            category="force",
-            value="referrals",
-            text="shown",
-            title="t",
-            category_title="Force",
-            value_title="Share (%)",
-        )
-    )["layout"]
+    layout = force_bars(frame, text="shown", value_title="Share (%)")["layout"]
     assert layout["margin"]["r"] == 10 + 8 * len("64.9% (442)")
 
 
