@@ -102,13 +102,12 @@ def bar_chart(
         category_title if horizontal else value_title,
         height=height,
     )
-    if horizontal:
-        fig.update_yaxes(autorange="reversed", automargin=True)
     # Room beyond the longest bar for its value, printed outside the bar: without it
     # Plotly cuts the label off at the edge of the chart. Beside horizontal bars, a
     # right margin as wide as the longest label (about 8 px a character at this font
     # size); above vertical bars, headroom in the axis.
     if horizontal:
+        fig.update_yaxes(autorange="reversed", automargin=True)
         longest = max((len(str(t)) for t in labels if t is not None), default=0)
         fig.update_layout(margin_r=10 + 8 * longest)
     else:
