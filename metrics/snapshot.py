@@ -269,15 +269,14 @@ def differences(conn: Connection) -> list[str]:
     if copy is None:
         return ["the copy is missing, in another format, or its row counts differ"]
     rows = read_rows(conn)
-    keys = {
-        "referrals": ["id"],
-        "offences": ["referral_id", "code"],
-        "events": ["id"],
+    compared = {  # kind: (name in the message, sort key)
+        "referrals": ("referrals", ["id"]),
+        "offences": ("offence codes", ["referral_id", "code"]),
+        "events": ("events", ["id"]),
     }
-    names = {"referrals": "referrals", "offences": "offence codes", "events": "events"}
     return [
-        f"{names[kind]} differ"
-        for kind, key in keys.items()
+        f"{name} differ"
+        for kind, (name, key) in compared.items()
         if not getattr(copy, kind).sort(key).equals(getattr(rows, kind).sort(key))
     ]
 

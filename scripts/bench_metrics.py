@@ -629,8 +629,9 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for n in args.sizes:
-        r = run_isolated(n, args.repeat if n < 1_000_000 else args.repeat_large)
-        r["repeat"] = args.repeat if n < 1_000_000 else args.repeat_large
+        repeat = args.repeat if n < 1_000_000 else args.repeat_large
+        r = run_isolated(n, repeat)
+        r["repeat"] = repeat
         print(r, flush=True)
         results.append(r)
     section = markdown(results)
