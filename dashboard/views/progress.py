@@ -1,5 +1,5 @@
-"""Progress: headline figures with their change since a chosen date, cumulative
-referrals against time, the funnel, and the forces yet to refer. For everyone."""
+"""Progress: headline figures with their change since a chosen date; then, in tabs,
+cumulative referrals against time, the funnel, and the forces yet to refer. For everyone."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from dashboard.session import require_role
 context = require_role("")
 
 from dashboard.components.charts import bar_chart, line_chart  # noqa: E402
-from dashboard.components.figure_block import chart_with_table  # noqa: E402
+from dashboard.components.figure_block import (  # noqa: E402
+    chart_with_table,
+    section_tabs,
+    table_with_exports,
+)
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import ask, frames, shown_count, shown_parts, shown_table  # noqa: E402
 from metrics import outcomes, progress, volumes  # noqa: E402
@@ -87,99 +91,109 @@ for i, (label, value, measure) in enumerate(CARDS):
             help=f"Change since {since:%d %b %Y}." if since else None,
         )
 
+# Only the chosen tab's figures are computed and sent to the browser.
+tabs = section_tabs(
+    ["Referrals over time", "From referral to charge", "Forces yet to refer"],
+    key="progress_tab",
+)
+
 # ----------------------------------------------------------------- cumulative referrals
-st.subheader("Referrals received over time")
-monthly = ask(volumes.referrals_by_month, context)
-if monthly.height == 0:
-    st.info("No referrals match the filters.")
-else:
-    if on:
-        series = suppress_series_for_chart(monthly.drop("cumulative"), "referrals")
-        any_hidden = series["referrals_suppression"].is_not_null().any()
-    else:
-        series = monthly.drop("cumulative").with_columns(
-            pl.col("referrals").cast(pl.String).alias("referrals_display")
-        )
-        any_hidden = False
-    total = monthly["cumulative"][-1]
-    plot = series.select("period_start", "referrals").with_columns(
-        pl.Series("cumulative", monthly["cumulative"])
-        if not any_hidden
-        else pl.lit(None, pl.Int64).alias("cumulative")
-    )
-    if any_hidden:
-        title = "Monthly referrals (some months under 5 are not shown)"
-        ys, names = ["referrals"], ["Referrals in the month"]
-    else:
-        title = f"{total:,} referrals received by {monthly['period_start'][-1]:%B %Y}"
-        ys, names = ["cumulative", "referrals"], ["Running total", "Referrals in the month"]
-    fig = line_chart(
-        plot,
-        x="period_start",
-        ys=ys,
-        names=names,
-        title=title,
-        x_title="Month referred",
-        y_title="Referrals (count)",
-    )
-    table_out = series.select(
-        pl.col("period_start").dt.strftime("%Y-%m").alias("month"),
-        pl.col("referrals_display").alias("referrals"),
-    )
-    if not any_hidden:
-        table_out = table_out.with_columns(pl.Series("running_total", monthly["cumulative"]))
-    chart_with_table(
-        fig,
-        table_out,
-        name="referrals by month",
-        context=context,
-        caption=(
-            "The running total is withheld because some months' counts are under 5 and "
-            "could be worked out from it."
-            if any_hidden
-            else None
-        ),
-    )
+with tabs[0]:
+    if tabs[0].open:
+        st.subheader("Referrals received over time")
+        monthly = ask(volumes.referrals_by_month, context)
+        if monthly.height == 0:
+            st.info("No referrals match the filters.")
+        else:
+            if on:
+                series = suppress_series_for_chart(monthly.drop("cumulative"), "referrals")
+                any_hidden = series["referrals_suppression"].is_not_null().any()
+            else:
+                series = monthly.drop("cumulative").with_columns(
+                    pl.col("referrals").cast(pl.String).alias("referrals_display")
+                )
+                any_hidden = False
+            total = monthly["cumulative"][-1]
+            plot = series.select("period_start", "referrals").with_columns(
+                pl.Series("cumulative", monthly["cumulative"])
+                if not any_hidden
+                else pl.lit(None, pl.Int64).alias("cumulative")
+            )
+            if any_hidden:
+                title = "Monthly referrals (some months under 5 are not shown)"
+                ys, names = ["referrals"], ["Referrals in the month"]
+            else:
+                title = f"{total:,} referrals received by {monthly['period_start'][-1]:%B %Y}"
+                ys, names = ["cumulative", "referrals"], ["Running total", "Referrals in the month"]
+            fig = line_chart(
+                plot,
+                x="period_start",
+                ys=ys,
+                names=names,
+                title=title,
+                x_title="Month referred",
+                y_title="Referrals (count)",
+            )
+            table_out = series.select(
+                pl.col("period_start").dt.strftime("%Y-%m").alias("month"),
+                pl.col("referrals_display").alias("referrals"),
+            )
+            if not any_hidden:
+                table_out = table_out.with_columns(
+                    pl.Series("running_total", monthly["cumulative"])
+                )
+            chart_with_table(
+                fig,
+                table_out,
+                name="referrals by month",
+                context=context,
+                caption=(
+                    "The running total is withheld because some months' counts are under 5 and "
+                    "could be worked out from it."
+                    if any_hidden
+                    else None
+                ),
+            )
 
 # ----------------------------------------------------------------- funnel
-st.subheader("From referral to charge")
-funnel = ask(outcomes.outcome_funnel, context)
-funnel_shown = shown_table(funnel, ["referrals"], disclosure_on=on, totals=None)
-received = funnel["referrals"][0]
-assessed = funnel.filter(pl.col("stage") == "assessed")["referrals"][0]
-eligible = funnel.filter(pl.col("stage") == "eligible")["referrals"][0]
-funnel_title = (
-    f"{shown_count(assessed, on)} of {shown_count(eligible, on)} eligible referrals have a decision"
-    if eligible
-    else "No eligible referrals yet"
-)
-chart_with_table(
-    bar_chart(
-        funnel_shown.values,
-        category="label",
-        value="referrals",
-        text=None if not on else None,
-        title=funnel_title,
-        category_title="Stage",
-        value_title="Referrals (count)",
-    ).update_traces(text=funnel_shown.table["referrals"].to_list()),
-    funnel_shown.table.select("label", "referrals").rename({"label": "stage"}),
-    name="funnel",
-    context=context,
-    caption="Each stage is part of the one before it.",
-)
+with tabs[1]:
+    if tabs[1].open:
+        st.subheader("From referral to charge")
+        funnel = ask(outcomes.outcome_funnel, context)
+        funnel_shown = shown_table(funnel, ["referrals"], disclosure_on=on, totals=None)
+        assessed = funnel.filter(pl.col("stage") == "assessed")["referrals"][0]
+        eligible = funnel.filter(pl.col("stage") == "eligible")["referrals"][0]
+        funnel_title = (
+            f"{shown_count(assessed, on)} of {shown_count(eligible, on)} eligible referrals have a decision"
+            if eligible
+            else "No eligible referrals yet"
+        )
+        chart_with_table(
+            bar_chart(
+                funnel_shown.values,
+                category="label",
+                value="referrals",
+                title=funnel_title,
+                category_title="Stage",
+                value_title="Referrals (count)",
+            ).update_traces(text=funnel_shown.table["referrals"].to_list()),
+            funnel_shown.table.select("label", "referrals").rename({"label": "stage"}),
+            name="funnel",
+            context=context,
+            caption="Each stage is part of the one before it.",
+        )
 
 # ----------------------------------------------------------------- forces yet to refer
-st.subheader("Forces yet to refer")
-by_force = ask(volumes.referrals_by_force, context, include_all_forces=True)
-waiting = by_force.filter(pl.col("referrals") == 0).select("force", "region")
-in_scope = by_force.height
-if waiting.height == 0:
-    st.success(f"Every force in view ({in_scope}) has referred at least one case file.")
-else:
-    st.markdown(
-        f"**{waiting.height} of {in_scope} forces** in view have not referred any case file yet."
-    )
-    from dashboard.components.figure_block import table_with_exports
-
-    table_with_exports(waiting, name="forces yet to refer", context=context)
+with tabs[2]:
+    if tabs[2].open:
+        st.subheader("Forces yet to refer")
+        by_force = ask(volumes.referrals_by_force, context, include_all_forces=True)
+        waiting = by_force.filter(pl.col("referrals") == 0).select("force", "region")
+        in_scope = by_force.height
+        if waiting.height == 0:
+            st.success(f"Every force in view ({in_scope}) has referred at least one case file.")
+        else:
+            st.markdown(
+                f"**{waiting.height} of {in_scope} forces** in view have not referred any case file yet."
+            )
+            table_with_exports(waiting, name="forces yet to refer", context=context)

@@ -29,6 +29,7 @@ VIEWS = {
 
 #: Pages whose sections are lazy tabs (only the chosen tab runs): their session key.
 TAB_KEYS = {
+    "": "progress_tab",
     "referrals": "referrals_tab",
     "offences": "offences_tab",
     "outcomes": "outcomes_tab",

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import PAGE_ROLES, ROLES, may_view
 from dashboard.components.banners import PAGE_FAILED
-from metrics import progress, volumes
+from metrics import outcomes, progress, reference, volumes
 from metrics.filters import Filters
 from metrics.frames import load_store
 from metrics.store import make_engine
@@ -138,6 +138,49 @@ def test_progress_cards_equal_the_metrics(open_page: OpenPage, synthetic_store_u
     assert cards["Eligible"] == f"{expected['eligible']:,}"
     assert cards["Awaiting decision"] == f"{expected['awaiting_decision']:,}"
     assert cards["Forces referring"] == "3"
+
+
+def test_progress_tabs_show_each_section_alone(
+    open_page: OpenPage, synthetic_store_url: str
+) -> None:
+    """The cards stay above the tabs; each tab draws its own section and no other."""
+    at = open_page("", "steward", disclosure_off=True)
+    assert [t.label for t in at.tabs] == [
+        "Referrals over time",
+        "From referral to charge",
+        "Forces yet to refer",
+    ]
+    frames = _frames(synthetic_store_url)
+    # first tab: referrals by month with the running total, and nothing else
+    assert [s.value for s in at.main.subheader] == ["Referrals received over time"]
+    assert len(at.get("plotly_chart")) == 1
+    monthly = pl.from_pandas(at.dataframe[0].value)
+    assert monthly["referrals"].cast(pl.Int64).sum() == 14
+    assert monthly["running_total"].to_list()[-1] == 14
+    assert monthly["month"].to_list() == (
+        volumes.referrals_by_month(frames)["period_start"].dt.strftime("%Y-%m").to_list()
+    )
+    # second tab: the funnel, stage by stage
+    at.session_state["progress_tab"] = "From referral to charge"
+    at.run()
+    _no_exception(at)
+    assert [s.value for s in at.main.subheader] == ["From referral to charge"]
+    assert len(at.get("plotly_chart")) == 1
+    funnel = pl.from_pandas(at.dataframe[0].value)
+    expected = outcomes.outcome_funnel(frames)
+    assert funnel["referrals"].cast(pl.Int64).to_list() == expected["referrals"].to_list()
+    assert funnel["referrals"].cast(pl.Int64)[0] == 14
+    assert len(at.metric) == 8, "the cards stay above the tabs"
+    # third tab: the 41 forces of the 44 that have not referred (the store has three)
+    at.session_state["progress_tab"] = "Forces yet to refer"
+    at.run()
+    _no_exception(at)
+    assert not at.get("plotly_chart")
+    waiting = pl.from_pandas(at.dataframe[0].value)
+    referring = {"Cleveland Police", "Essex Police", "Kent Police"}
+    assert set(waiting["force"]) == set(reference.forces()["name"]) - referring
+    assert waiting.height == 41
+    assert any("41 of 44 forces**" in t for t in _texts(at))
 
 
 def test_referrals_table_equals_the_metric(open_page: OpenPage, synthetic_store_url: str) -> None:
