@@ -128,7 +128,7 @@ def line_chart(
     y_title: str,
     shape: str = "linear",
 ) -> go.Figure:
-    """Lines with distinct markers and dashes as well as colours."""
+    """Lines with distinct markers and dashes as well as colours, on an axis from zero."""
     fig = go.Figure()
     for i, y in enumerate(ys):
         fig.add_trace(
@@ -146,6 +146,9 @@ def line_chart(
                 connectgaps=False,
             )
         )
+    # Every line here is a count or a score: its axis starts at zero, so the height of
+    # a line is read as its size.
+    fig.update_yaxes(rangemode="tozero")
     return base_layout(fig, title, x_title, y_title)
 
 

@@ -151,3 +151,4 @@ def test_line_chart_tells_lines_apart_by_dash_and_marker_as_well_as_colour() -> 
     assert (a["line"]["dash"], b["line"]["dash"]) == DASHES[:2]
     assert (a["marker"]["symbol"], b["marker"]["symbol"]) == MARKERS[:2]
     assert a["mode"] == "lines+markers"  # few points: markers shown
+    assert spec["layout"]["yaxis"]["rangemode"] == "tozero"  # 1 to 3 drawn from 0
