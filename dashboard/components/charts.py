@@ -163,9 +163,17 @@ def stacked_bars(
     value_title: str,
     horizontal: bool = True,
 ) -> go.Figure:
-    """Stacked bars, each series with its own colour and pattern, values printed inside."""
+    """Stacked bars, each series with its own colour and pattern; each segment's value in
+    its hover label and in the table beside the chart.
+
+    The values are not printed inside the segments: across 44 forces most segments are
+    too narrow for a readable number, and measuring every label was most of the time a
+    browser took to draw the chart the first time (about 0.8 s of 1.9 s for Outcomes'
+    decisions by force at 100,000 referrals, docs/performance.md).
+    """
     patterns = ("", "/", ".", "x", "-", "\\", "+")
     cats = [str(c) for c in frame[category].to_list()]
+    where, value = ("y", "x") if horizontal else ("x", "y")
     fig = go.Figure()
     for i, s in enumerate(series):
         vals = frame[s].to_list()
@@ -175,8 +183,8 @@ def stacked_bars(
                 x=vals if horizontal else cats,
                 y=cats if horizontal else vals,
                 orientation="h" if horizontal else "v",
-                text=[_fmt(v) if v is not None else "" for v in vals],
-                textposition="inside",
+                # the segment's force and value; Plotly adds the series' name beside them
+                hovertemplate=f"%{{{where}}}: %{{{value}:,}}",
                 marker={
                     "color": OKABE_ITO[i % len(OKABE_ITO)],
                     "pattern": {"shape": patterns[i % len(patterns)], "fillmode": "overlay"},
@@ -194,6 +202,9 @@ def stacked_bars(
     fig.update_layout(barmode="stack")
     if horizontal:
         fig.update_yaxes(autorange="reversed", automargin=True)
+        # One bar per force makes a tall chart: the key goes above it, where it is seen
+        # before the bars are read, not a screen further down.
+        fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "traceorder": "normal"})
     return fig
 
 

@@ -152,3 +152,50 @@ def test_line_chart_tells_lines_apart_by_dash_and_marker_as_well_as_colour() -> 
     assert (a["marker"]["symbol"], b["marker"]["symbol"]) == MARKERS[:2]
     assert a["mode"] == "lines+markers"  # few points: markers shown
     assert spec["layout"]["yaxis"]["rangemode"] == "tozero"  # 1 to 3 drawn from 0
+
+
+def test_stacked_bars_tell_series_apart_and_give_values_on_hover_not_inside() -> None:
+    frame = pl.DataFrame({"force": ["Kent", "Essex"], "upheld": [3, None], "passed_back": [7, 12]})
+    spec = sent(
+        stacked_bars(
+            frame,
+            category="force",
+            series=["upheld", "passed_back"],
+            names=["NFA upheld", "Passed back"],
+            title="t",
+            category_title="Force",
+            value_title="Eligible referrals (count)",
+        )
+    )
+    upheld, passed = spec["data"]
+    assert (upheld["name"], passed["name"]) == ("NFA upheld", "Passed back")
+    assert upheld["y"] == ["Kent", "Essex"] and upheld["x"] == [3, None]  # suppressed: no bar
+    assert passed["x"] == [7, 12]
+    assert (upheld["marker"]["color"], passed["marker"]["color"]) == OKABE_ITO[:2]
+    assert upheld["marker"]["pattern"]["shape"] != passed["marker"]["pattern"]["shape"]
+    # no value printed inside a segment; the hover names the force and the value
+    assert "text" not in upheld and "text" not in passed
+    assert upheld["hovertemplate"] == "%{y}: %{x:,}"
+    assert spec["layout"]["barmode"] == "stack"
+    assert spec["layout"]["yaxis"]["autorange"] == "reversed"
+    # the key above the bars (one bar a force makes a tall chart), in stacking order
+    legend = spec["layout"]["legend"]
+    assert (legend["y"], legend["yanchor"], legend["traceorder"]) == (1.0, "bottom", "normal")
+
+
+def test_vertical_stacked_bars_hover_on_the_value_axis() -> None:
+    frame = pl.DataFrame({"year": [2019, 2020], "a": [1, 2], "b": [3, 4]})
+    spec = sent(
+        stacked_bars(
+            frame,
+            category="year",
+            series=["a", "b"],
+            horizontal=False,
+            title="t",
+            category_title="Crime year",
+            value_title="Referrals (count)",
+        )
+    )
+    first, _ = spec["data"]
+    assert first["x"] == ["2019", "2020"] and first["y"] == [1, 2]
+    assert first["hovertemplate"] == "%{x}: %{y:,}"
