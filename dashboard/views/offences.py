@@ -147,7 +147,8 @@ with tabs[2]:
             f.table,
             name="offence groups by force",
             context=context,
-            caption="Bars are patterned as well as coloured; a suppressed figure draws no segment.",
+            caption="Bars are patterned as well as coloured; a suppressed figure draws no segment. "
+            "Hover over a segment, or read the table, for its value.",
         )
 
 # ----------------------------------------------------------------- by crime year

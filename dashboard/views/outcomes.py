@@ -87,7 +87,8 @@ with tabs[0]:
                 name="decisions by force",
                 context=context,
                 caption="Reopened: passed back to the force or adopted by the NCA. The total column "
-                "is the force's eligible referrals.",
+                "is the force's eligible referrals. A suppressed figure (<5 or withheld) draws "
+                "no segment; hover over a segment, or read the table, for its value.",
             )
 
 # ----------------------------------------------------------------- original outcomes
