@@ -170,13 +170,14 @@ with tabs[1]:
         )
         chart_with_table(
             bar_chart(
-                funnel_shown.values,
+                funnel_shown.values.with_columns(funnel_shown.table["referrals"].alias("shown")),
                 category="label",
                 value="referrals",
+                text="shown",
                 title=funnel_title,
                 category_title="Stage",
                 value_title="Referrals (count)",
-            ).update_traces(text=funnel_shown.table["referrals"].to_list()),
+            ),
             funnel_shown.table.select("label", "referrals").rename({"label": "stage"}),
             name="funnel",
             context=context,
