@@ -31,6 +31,7 @@ import streamlit as st  # noqa: E402
 from dashboard import session  # noqa: E402
 from dashboard.auth import (  # noqa: E402
     ROLES,
+    SignInLocked,
     may_switch_off_disclosure,
     record_sign_out,
     verify_password,
@@ -67,7 +68,14 @@ def sign_in_gate() -> None:
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         engine = session.get_engine(session.db_url())
-        user = verify_password(engine, username.strip(), password)
+        try:
+            user = verify_password(engine, username.strip(), password)
+        except SignInLocked as locked:
+            st.error(
+                "Too many refused sign-ins with this user name. Try again after "
+                f"{locked.until:%H:%M} UTC."
+            )
+            st.stop()
         if user is None:
             st.error("That user name and password do not match an active account.")
         else:

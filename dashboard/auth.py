@@ -11,19 +11,24 @@ disclosure control off:
 - ``admin``: everything a steward may do.
 
 Every sign-in attempt, and every change to a user, is written to the audit log.
+After ``MAX_FAILED_SIGN_INS`` refused attempts at one user name within
+``SIGN_IN_LOCKOUT`` (counted from that log, so every dashboard process sees the same
+count), further attempts at that name are refused without checking the password until
+the oldest of those failures is ``SIGN_IN_LOCKOUT`` old. Unknown names are locked the
+same way, so the lock does not tell whether a name exists.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
-from metrics.store import audit, transaction, users_t, utcnow
+from metrics.store import audit, audit_t, transaction, users_t, utcnow
 
 ROLES: tuple[str, ...] = ("oversight", "programme", "steward", "admin")
 ALL_ROLES: frozenset[str] = frozenset(ROLES)
@@ -41,6 +46,9 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
 }
 
 MIN_PASSWORD_LENGTH = 12
+#: Refused sign-ins at one user name, within ``SIGN_IN_LOCKOUT``, that lock the name.
+MAX_FAILED_SIGN_INS = 5
+SIGN_IN_LOCKOUT = timedelta(minutes=15)
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 
 _hasher = PasswordHasher()
@@ -51,6 +59,14 @@ _DUMMY_HASH = _hasher.hash("beaconport-no-such-user-placeholder")
 
 class UserError(Exception):
     """A user-management request that cannot be done, with a message for the person."""
+
+
+class SignInLocked(Exception):
+    """Too many refused sign-ins at one user name; ``until`` is when it may try again (UTC)."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"too many refused sign-ins; try again after {until:%H:%M} UTC")
+        self.until = until
 
 
 @dataclass(frozen=True)
@@ -172,8 +188,17 @@ def verify_password(engine: Engine, username: str, password: str) -> User | None
     """The signed-in user, or None when the name, the password or the account is not good.
 
     The same work is done whether or not the name exists, and the caller is not told
-    which of the three failed. Every attempt is written to the audit log.
+    which of the three failed. Every attempt is written to the audit log. Raises
+    ``SignInLocked`` without checking the password while the name is locked (see the
+    module's docstring).
     """
+    actor = username[:128]
+    with transaction(engine) as conn:
+        until = _locked_until(conn, actor)
+        if until is not None:
+            audit(conn, actor, "sign_in_refused", reason="locked")
+    if until is not None:
+        raise SignInLocked(until)
     with engine.connect() as conn:
         row = conn.execute(
             select(users_t.c.id, users_t.c.password_hash, users_t.c.role, users_t.c.active).where(
@@ -202,13 +227,41 @@ def verify_password(engine: Engine, username: str, password: str) -> User | None
             )
         audit(
             conn,
-            username[:128],
+            actor,
             "sign_in" if outcome == "ok" else "sign_in_refused",
             reason=outcome,
         )
     if outcome != "ok":
         return None
     return User(username, row.role, True)
+
+
+def _locked_until(conn: Connection, actor: str) -> datetime | None:
+    """When ``actor``'s lock lifts, or None if it may try now.
+
+    Counts the refusals, other than refusals because of the lock itself, since the
+    later of ``SIGN_IN_LOCKOUT`` ago and the name's last successful sign-in.
+    """
+    since = utcnow() - SIGN_IN_LOCKOUT
+    attempts = conn.execute(
+        select(audit_t.c.at, audit_t.c.action, audit_t.c.detail)
+        .where(
+            audit_t.c.actor == actor,
+            audit_t.c.action.in_(("sign_in", "sign_in_refused")),
+            audit_t.c.at >= since,
+        )
+        .order_by(audit_t.c.id.desc())
+    ).all()
+    failures: list[datetime] = []
+    for at, action, detail in attempts:
+        if action == "sign_in":
+            break
+        if (detail or {}).get("reason") != "locked":
+            failures.append(at)
+    if len(failures) < MAX_FAILED_SIGN_INS:
+        return None
+    # The lock lifts when enough of the failures have aged out of the window.
+    return failures[MAX_FAILED_SIGN_INS - 1] + SIGN_IN_LOCKOUT
 
 
 def record_sign_out(engine: Engine, username: str) -> None:

@@ -220,6 +220,8 @@ class AuditEntry(Base):
     """Who did what to the store, and when."""
 
     __tablename__ = "audit_log"
+    # Sign-in counts the refused attempts at one name in the last minutes (dashboard.auth).
+    __table_args__ = (Index("ix_audit_log_actor_at", "actor", "at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(128))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 import polars as pl
 import pytest
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import PAGE_ROLES, ROLES, may_view
@@ -123,6 +124,34 @@ def test_sign_in_with_a_user(open_page: OpenPage, tmp_path) -> None:
     _no_exception(at)
     assert at.title[0].value == "Progress of the review"
     assert at.session_state["bp_role"] == "oversight"
+
+
+def test_sign_in_form_says_when_a_locked_name_may_try_again(open_page: OpenPage, tmp_path) -> None:
+    from dashboard.auth import MAX_FAILED_SIGN_INS, SIGN_IN_LOCKOUT, add_user
+    from metrics.store import audit_t
+    from tests.dashboard.store import insert_dashboard_store
+
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    engine = make_engine(url)
+    insert_dashboard_store(engine)
+    add_user(engine, "olive", "oversight", "correct horse battery", actor="test")
+    at = open_page("", None, url=url)
+    at.text_input[0].input("olive")
+    for _ in range(MAX_FAILED_SIGN_INS):
+        at.text_input[1].input("wrong password!!")
+        at.button[0].click().run()
+    at.text_input[1].input("correct horse battery")
+    at.button[0].click().run()
+    _no_exception(at)
+    with engine.connect() as conn:
+        first_failure = conn.execute(
+            select(func.min(audit_t.c.at)).where(audit_t.c.action == "sign_in_refused")
+        ).scalar_one()
+    until = first_failure + SIGN_IN_LOCKOUT
+    assert [str(e.value) for e in at.error] == [
+        f"Too many refused sign-ins with this user name. Try again after {until:%H:%M} UTC."
+    ]
+    assert "bp_role" not in at.session_state
 
 
 def _frames(url: str):
