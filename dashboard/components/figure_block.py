@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.components.export import CSV_MIME, EXCEL_MIME, csv_exporter, excel_exporter
+from dashboard.components.headers import plain_headers
 from dashboard.session import PageContext
 
 
@@ -64,8 +65,14 @@ def chart_with_table(
     context: PageContext,
     caption: str | None = None,
     table_height: int | None = None,
+    headers: Mapping[str, str] | bool = True,
 ) -> None:
-    """The chart (its title states the finding), its table beside it, and the downloads."""
+    """The chart (its title states the finding), its table beside it, and the downloads.
+
+    The table and the downloads get plain headers (``dashboard.components.headers``;
+    a mapping here overrides some of them); ``headers=False`` keeps the column names.
+    """
+    table = _with_headers(table, headers)
     title = fig.layout.title.text or ""
     chart_col, table_col = st.columns([3, 2], gap="medium")
     with chart_col:
@@ -96,7 +103,20 @@ def section_tabs(labels: Sequence[str], *, key: str) -> list[Any]:
     return list(st.tabs(list(labels), key=key, on_change="rerun"))
 
 
-def table_with_exports(table: pl.DataFrame, *, name: str, context: PageContext) -> None:
-    """A table on its own, with the downloads."""
+def _with_headers(table: pl.DataFrame, headers: Mapping[str, str] | bool) -> pl.DataFrame:
+    if headers is False:
+        return table
+    return plain_headers(table, None if headers is True else headers)
+
+
+def table_with_exports(
+    table: pl.DataFrame,
+    *,
+    name: str,
+    context: PageContext,
+    headers: Mapping[str, str] | bool = True,
+) -> None:
+    """A table on its own, with the downloads (headers as for ``chart_with_table``)."""
+    table = _with_headers(table, headers)
     st.dataframe(table, hide_index=True, width="stretch")
     export_buttons(table, name, context)

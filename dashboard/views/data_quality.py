@@ -246,6 +246,7 @@ else:
         context=context,
         caption="Every cell prints its score; darker is better. A cell marked 'not scored' "
         "is a dimension with nothing to judge yet for that force.",
+        headers=False,
     )
 
 # ----------------------------------------------------------------- trend by month
@@ -291,6 +292,7 @@ else:
         caption="A referral counts in the month of its referral date, an event in the month of "
         "its event date, a quarantined row in the month of the date it carries (else the "
         "month its file was received).",
+        headers=False,
     )
 
 # ----------------------------------------------------------------- validation runs
@@ -356,7 +358,7 @@ else:
         "failed_info",
     )
     with st.expander(f"The latest {runs.height} runs", expanded=False):
-        table_with_exports(runs_table, name="validation runs", context=context)
+        table_with_exports(runs_table, name="validation runs", context=context, headers=False)
     run_labels = {
         r["run_id"]: f"Run {r['run_id']}, {r['started_at']}: {r['result']}"
         for r in runs_table.iter_rows(named=True)
@@ -387,7 +389,9 @@ else:
     counts = {s: failed.filter(pl.col("severity") == s).height for s in ("critical", "warning")}
     if failed.height == 0:
         st.success(f"Every one of the {results.height} checks in run {run_id} passed.")
-        table_with_exports(shown, name=f"check results run {run_id}", context=context)
+        table_with_exports(
+            shown, name=f"check results run {run_id}", context=context, headers=False
+        )
     else:
         plot = failed.select(
             "check",
@@ -414,6 +418,7 @@ else:
             caption="Bars: the checks that failed, with their severity. The table beside "
             "lists every check of the run with its description as stored.",
             table_height=420,
+            headers=False,
         )
     per_force = _results(url, int(run_id), True)
     if per_force.height:
@@ -433,6 +438,7 @@ else:
                 ),
                 name=f"check results by force run {run_id}",
                 context=context,
+                headers=False,
             )
 
 st.info(
@@ -476,6 +482,7 @@ else:
         name="open quarantine by reason",
         context=context,
         caption="A row that broke two rules counts under both reasons.",
+        headers=False,
     )
     with st.expander("Open quarantined rows by feed, force and reason"):
         table_with_exports(
@@ -484,6 +491,7 @@ else:
             ),
             name="open quarantine by feed force and reason",
             context=context,
+            headers=False,
         )
 
     def _options(column: str) -> list[str]:
@@ -530,6 +538,7 @@ else:
         ),
         name="open quarantine",
         context=context,
+        headers=False,
     )
 
     st.markdown("**Repair export**")
@@ -584,4 +593,5 @@ else:
         ).sort("id", descending=True),
         name="files received",
         context=context,
+        headers=False,
     )

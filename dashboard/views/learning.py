@@ -38,6 +38,8 @@ labels = dict(
     zip(reference.learning_themes()["code"], reference.learning_themes()["label"], strict=True)
 )
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
+#: In these tables "label" is a learning theme's name.
+THEME_HEADERS = {"label": "Theme"}
 
 share = ask(themes.theme_share, context).with_columns((pl.col("share") * 100).alias("percent"))
 assessed_total = int(share["assessed"][0]) if share.height else 0
@@ -93,6 +95,7 @@ with tabs[0]:
             ),
             name="learning themes",
             context=context,
+            headers=THEME_HEADERS,
         )
 
 # ----------------------------------------------------------------- by force
@@ -160,6 +163,7 @@ with tabs[1]:
             ),
             name="themes by force",
             context=context,
+            headers=THEME_HEADERS,
             caption="Every cell prints its value; a suppressed count shows <5 or withheld and no colour.",
         )
 
@@ -205,6 +209,7 @@ with tabs[2]:
             ),
             name="themes by month",
             context=context,
+            headers=THEME_HEADERS,
         )
 
 # ----------------------------------------------------------------- co-occurrence
@@ -265,6 +270,7 @@ with tabs[3]:
             ),
             name="theme co-occurrence",
             context=context,
+            headers=THEME_HEADERS,
             caption="The diagonal is the number of assessed referrals with the theme.",
         )
 
@@ -336,4 +342,5 @@ with tabs[4]:
             ),
             name="themes by decision",
             context=context,
+            headers=THEME_HEADERS,
         )

@@ -184,9 +184,9 @@ def test_progress_tabs_show_each_section_alone(
     assert [s.value for s in at.main.subheader] == ["Referrals received over time"]
     assert len(at.get("plotly_chart")) == 1
     monthly = pl.from_pandas(at.dataframe[0].value)
-    assert monthly["referrals"].cast(pl.Int64).sum() == 14
-    assert monthly["running_total"].to_list()[-1] == 14
-    assert monthly["month"].to_list() == (
+    assert monthly["Referrals"].cast(pl.Int64).sum() == 14
+    assert monthly["Running total"].to_list()[-1] == 14
+    assert monthly["Month"].to_list() == (
         volumes.referrals_by_month(frames)["period_start"].dt.strftime("%Y-%m").to_list()
     )
     # second tab: the funnel, stage by stage
@@ -197,8 +197,8 @@ def test_progress_tabs_show_each_section_alone(
     assert len(at.get("plotly_chart")) == 1
     funnel = pl.from_pandas(at.dataframe[0].value)
     expected = outcomes.outcome_funnel(frames)
-    assert funnel["referrals"].cast(pl.Int64).to_list() == expected["referrals"].to_list()
-    assert funnel["referrals"].cast(pl.Int64)[0] == 14
+    assert funnel["Referrals"].cast(pl.Int64).to_list() == expected["referrals"].to_list()
+    assert funnel["Referrals"].cast(pl.Int64)[0] == 14
     assert len(at.metric) == 8, "the cards stay above the tabs"
     # third tab: the 41 forces of the 44 that have not referred (the store has three)
     at.session_state["progress_tab"] = "Forces yet to refer"
@@ -207,7 +207,7 @@ def test_progress_tabs_show_each_section_alone(
     assert not at.get("plotly_chart")
     waiting = pl.from_pandas(at.dataframe[0].value)
     referring = {"Cleveland Police", "Essex Police", "Kent Police"}
-    assert set(waiting["force"]) == set(reference.forces()["name"]) - referring
+    assert set(waiting["Force"]) == set(reference.forces()["name"]) - referring
     assert waiting.height == 41
     assert any("41 of 44 forces**" in t for t in _texts(at))
 
@@ -219,11 +219,14 @@ def test_referrals_table_equals_the_metric(open_page: OpenPage, synthetic_store_
         "force", "region", "referrals", "per_100k"
     )
     shown = pl.from_pandas(at.dataframe[0].value)
-    assert shown["force"].to_list() == expected["force"].to_list()
-    assert shown["referrals"].to_list() == expected["referrals"].to_list() == [2, 7, 5][:0] or (
-        dict(zip(shown["force"], shown["referrals"], strict=True))
-        == {"Cleveland Police": 5, "Essex Police": 2, "Kent Police": 7}
-    )
+    assert shown.columns == ["Force", "Region", "Referrals", "Per 100,000 people"]
+    assert shown["Force"].to_list() == expected["force"].to_list()
+    assert shown["Referrals"].to_list() == expected["referrals"].to_list()
+    assert dict(zip(shown["Force"], shown["Referrals"], strict=True)) == {
+        "Cleveland Police": 5,
+        "Essex Police": 2,
+        "Kent Police": 7,
+    }
     assert any("Kent referred the most files: 7" in t for t in _texts(at))
 
 
@@ -243,7 +246,8 @@ def test_filter_change_is_written_to_the_url(open_page: OpenPage) -> None:
 
 
 SMALL = re.compile(r"^[1-4]$")
-NOT_COUNTS = ("per_100k", "percent", "days", "population", "year", "month", "share", "rate")
+#: Words in the headers of columns that hold no count (rates, shares, days, dates).
+NOT_COUNTS = ("per 100,000", "%", "days", "population", "year", "month", "rate")
 
 
 def _small_counts_visible(at: AppTest) -> list[str]:
@@ -257,7 +261,7 @@ def _small_counts_visible(at: AppTest) -> list[str]:
     for df in at.dataframe:
         frame: pd.DataFrame = df.value
         for column in frame.columns:
-            if any(word in str(column) for word in NOT_COUNTS):
+            if any(word in str(column).lower() for word in NOT_COUNTS):
                 continue
             for cell in frame[column].tolist():
                 if SMALL.match(str(cell).strip()):
@@ -277,12 +281,25 @@ def test_oversight_sees_no_count_from_1_to_4(open_page: OpenPage, page: str) -> 
     assert any("Disclosure control is **on**" in t for t in _texts(at))
 
 
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("data-quality", "about")])
+def test_every_table_beside_a_chart_has_plain_headers(open_page: OpenPage, page: str) -> None:
+    """No program's column name (``nfa_upheld``, ``per_100k``) reaches a reader."""
+    at = open_page(page, "admin", disclosure_off=True)
+    seen = 0
+    for label in every_tab(at, page):
+        for df in at.dataframe:
+            headers = [str(c) for c in df.value.columns]
+            assert not [h for h in headers if "_" in h or h[:1].islower()], (label, headers)
+            seen += 1
+    assert seen, "no table was checked"
+
+
 def test_oversight_sees_essex_as_less_than_5(open_page: OpenPage) -> None:
     at = open_page("referrals", "oversight")
     table = pl.from_pandas(at.dataframe[0].value)
-    essex = table.filter(pl.col("force") == "Essex Police")
-    assert essex["referrals"].to_list() == ["<5"]
-    assert essex["per_100k"].to_list() == ["withheld"]
+    essex = table.filter(pl.col("Force") == "Essex Police")
+    assert essex["Referrals"].to_list() == ["<5"]
+    assert essex["Per 100,000 people"].to_list() == ["withheld"]
 
 
 def test_only_the_chosen_tab_is_computed(open_page: OpenPage) -> None:
