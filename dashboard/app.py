@@ -164,9 +164,9 @@ def main() -> None:
     page = st.navigation(navigation_pages(role), position="sidebar")
     account_box(role, base.demo)
     filters = sidebar_filters()
-    context = session.build_context(filters=filters)
+    context = session.build_context(filters=filters, page=page.url_path or "")
     st.session_state[session.CONTEXT_KEY] = context
-    page_banners(context)
+    page_banners(context, page.url_path or "")
     run_page(page)
 
 

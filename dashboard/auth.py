@@ -45,6 +45,11 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "about": ALL_ROLES,
 }
 
+#: Pages whose tables are about the data, not about children or cases, and are never
+#: disclosure-controlled (only stewards and administrators may open them): their
+#: context has control off whatever the switch says, so their downloads say UNSUPPRESSED.
+NOT_DISCLOSURE_CONTROLLED: frozenset[str] = frozenset({"data-quality"})
+
 MIN_PASSWORD_LENGTH = 12
 #: Refused sign-ins at one user name, within ``SIGN_IN_LOCKOUT``, that lock the name.
 MAX_FAILED_SIGN_INS = 5

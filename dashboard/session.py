@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboard.auth import may_switch_off_disclosure, may_view
+from dashboard.auth import NOT_DISCLOSURE_CONTROLLED, may_switch_off_disclosure, may_view
 from metrics.filters import Filters, InvalidFilter
 from metrics.store import data_origin, make_engine, resolve_db_url, store_version
 
@@ -76,6 +76,11 @@ def disclosure_on(role: str | None) -> bool:
     return not (may_switch_off_disclosure(role) and st.session_state.get(DISCLOSURE_OFF_KEY))
 
 
+def control_on_page(role: str | None, page: str | None) -> bool:
+    """Whether ``page``'s figures are disclosure-controlled for ``role``."""
+    return disclosure_on(role) and page not in NOT_DISCLOSURE_CONTROLLED
+
+
 def filters_from_url() -> Filters:
     """The filters in the page's query string (no restriction when they cannot be read)."""
     try:
@@ -84,8 +89,9 @@ def filters_from_url() -> Filters:
         return Filters()
 
 
-def build_context(filters: Filters | None = None) -> PageContext:
-    """The context from the session and the store (used by the frame on every run)."""
+def build_context(filters: Filters | None = None, page: str | None = None) -> PageContext:
+    """The context from the session and the store (used by the frame on every run) for
+    ``page`` (a URL path; disclosure control is off on ``NOT_DISCLOSURE_CONTROLLED``)."""
     url = db_url()
     engine = get_engine(url)
     version = store_version(engine)
@@ -99,7 +105,7 @@ def build_context(filters: Filters | None = None) -> PageContext:
         origin=cached_origin(url, version),
         version=version,
         filters=filters if filters is not None else filters_from_url(),
-        disclosure_on=disclosure_on(role),
+        disclosure_on=control_on_page(role, page),
     )
 
 
@@ -113,6 +119,10 @@ def require_role(page: str) -> PageContext:
         )
         st.stop()
     context = st.session_state.get(CONTEXT_KEY)
-    if not isinstance(context, PageContext) or context.role != role:
-        context = build_context()
+    if (
+        not isinstance(context, PageContext)
+        or context.role != role
+        or context.disclosure_on != control_on_page(role, page)
+    ):
+        context = build_context(page=page)
     return context

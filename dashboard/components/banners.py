@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.auth import NOT_DISCLOSURE_CONTROLLED
 from dashboard.session import PageContext
 
 SYNTHETIC_BANNER = (
@@ -35,6 +36,13 @@ DISCLOSURE_OFF = (
 )
 
 
+NOT_CONTROLLED_PAGE = (
+    "This page is **not disclosure-controlled**, whatever the switch in the sidebar "
+    "says: its tables count rows and files, and show counts from 1 to 4. Its downloads "
+    "are marked UNSUPPRESSED. Do not share them outside the review's data team."
+)
+
+
 def synthetic_banner(origin: str) -> None:
     """A banner on every page while any stored data are synthetic."""
     if origin == "synthetic":
@@ -51,6 +59,10 @@ def disclosure_banner(context: PageContext) -> None:
         st.error(DISCLOSURE_OFF, icon=":material/visibility:")
 
 
-def page_banners(context: PageContext) -> None:
+def page_banners(context: PageContext, page: str = "") -> None:
+    """The synthetic-data banner, then what disclosure control does on ``page``."""
     synthetic_banner(context.origin)
-    disclosure_banner(context)
+    if page in NOT_DISCLOSURE_CONTROLLED:
+        st.info(NOT_CONTROLLED_PAGE, icon=":material/visibility:")
+    else:
+        disclosure_banner(context)

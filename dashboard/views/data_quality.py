@@ -134,11 +134,10 @@ url, version = context.db_url, context.version
 st.title("Data quality")
 st.caption(
     "For data stewards and administrators. These tables are about the data, not about "
-    "children or cases, and are **not disclosure-controlled**: quarantined rows are "
-    "listed one by one and counts by force can be small (1 to 4). That is allowed here "
-    "because only stewards and administrators can open this page; do not share its "
-    "tables or downloads outside the review's data team. The sidebar filters (which "
-    "restrict referrals) do not apply to this page; the quarantine has its own filters."
+    "children or cases: quarantined rows are listed one by one and counts by force can "
+    "be small (1 to 4), which is allowed here because only stewards and administrators "
+    "can open this page. The sidebar filters (which restrict referrals) do not apply to "
+    "this page; the quarantine has its own filters."
 )
 
 scores = _scores(url, version)

@@ -241,3 +241,36 @@ def test_refused_for_oversight_and_programme(
     assert not at.exception
     assert any(REFUSAL in str(e.value) for e in at.error)
     assert not at.dataframe and not at.metric and not at.button
+
+
+def test_page_is_marked_not_controlled_and_its_downloads_say_unsuppressed(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the switch at 'on', this page still says its tables are not controlled, and
+    its exports carry the UNSUPPRESSED line; the next page is controlled again."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from dashboard.components.banners import DISCLOSURE_ON, NOT_CONTROLLED_PAGE
+    from dashboard.components.export import UNSUPPRESSED_NOTICE
+    from tests.dashboard.conftest import VIEWS
+
+    held: dict[str, Callable[[], bytes]] = {}
+    original = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        held[str(file_name)] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    at = open_page("data-quality", "steward")
+    assert [str(i.value) for i in at.info][0] == NOT_CONTROLLED_PAGE
+    assert not any(DISCLOSURE_ON in str(c.value) for c in at.caption)
+    files = held["beaconport-files-received-SYNTHETIC.csv"]().decode("utf-8-sig")
+    assert files.splitlines()[1] == UNSUPPRESSED_NOTICE
+
+    held.clear()
+    at.switch_page(VIEWS["referrals"]).run()
+    assert any(DISCLOSURE_ON in str(c.value) for c in at.caption)
+    assert NOT_CONTROLLED_PAGE not in [str(i.value) for i in at.info]
+    by_force = held["beaconport-referrals-by-force-SYNTHETIC.csv"]().decode("utf-8-sig")
+    assert UNSUPPRESSED_NOTICE not in by_force
