@@ -131,12 +131,14 @@ def _extra_cells_reason() -> pl.Expr:
 
 
 def _normalised_codes(raw: pl.Expr) -> pl.Expr:
-    """Offence codes upper-cased, trimmed, empty items dropped, joined by ``;``."""
+    """Offence codes upper-cased, trimmed, empty items and repeats dropped (first
+    mention kept), joined by ``;``."""
     joined = (
         raw.str.to_uppercase()
         .str.split(";")
         .list.eval(pl.element().str.strip_chars())
         .list.filter(pl.element() != "")
+        .list.unique(maintain_order=True)
         .list.join(";")
     )
     return pl.when(joined == "").then(None).otherwise(joined)

@@ -119,7 +119,7 @@ def _contract_referral_checks(today: date) -> list[Check]:
 
 
 def _contract_event_checks(today: date) -> list[Check]:
-    wanted = {"unknown_event", "detail_not_allowed", "date_in_future"}
+    wanted = {"unknown_event", "too_long", "detail_not_allowed", "date_in_future"}
     checks = []
     rules = event_rules(today)
     for r in rules:

@@ -219,6 +219,13 @@ def event_rules(today: date) -> list[Rule]:
             {"column": "event", "value_set": sorted(lk.event_codes)},
         ),
         Rule(
+            "too_long",
+            "detail",
+            "detail is longer than 64 characters",
+            "ExpectColumnValueLengthsToBeBetween",
+            {"column": "detail", "max_value": 64},
+        ),
+        Rule(
             "detail_not_allowed",
             "detail",
             "detail is missing or not one of the values events.csv allows for this event",

@@ -75,7 +75,21 @@ ROW_RULES = [
     (event("K-9", "victim_contacted", "2025-08-10"), "unknown_referral"),
     (event("K-1", "victim_contacted", "2025-08-10", force="Essex Police"), "unknown_referral"),
     (event("K-1", "victim_contacted", "2025-07-31"), "event_before_referral"),
+    (event("K-1", "victim_contacted", "2025-08-10", "x" * 65), "too_long"),
 ]
+
+
+def test_a_detail_of_64_characters_is_stored_whole(two_referrals, tmp_path):
+    """The longest detail the store keeps loads as it came (lower-cased, as every
+    detail is), on PostgreSQL too; one character more is quarantined (ROW_RULES)."""
+    text = "Contacted by phone; follow-up visit planned for next week, ok. "
+    assert len(text + "A") == 64
+    rows = [event("K-1", "victim_contacted", "2025-08-10", text + "A")]
+    r = load(two_referrals, write_csv(tmp_path / "e.csv", rows, EVENT_COLUMNS))
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 0)
+    assert stored_events(two_referrals) == [
+        ("K-1", "victim_contacted", "2025-08-10", (text + "A").strip().lower())
+    ]
 
 
 @pytest.mark.parametrize(("row", "rule"), ROW_RULES, ids=[r for _, r in ROW_RULES])

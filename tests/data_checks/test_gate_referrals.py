@@ -33,6 +33,16 @@ def load(engine, path, feed="referrals", **kw):
     return ingest_file(engine, path, feed, today=TODAY, **kw)
 
 
+def test_a_code_listed_many_times_is_stored_once(engine, tmp_path):
+    """A row whose codes repeat far past what the store's column holds (about 300
+    characters) still loads, on PostgreSQL too: each code is kept once, first first."""
+    codes = "19d;" + ";".join(["71"] * 100) + "; 19D ;20B"
+    r = load(engine, write_csv(tmp_path / "repeats.csv", [referral(offence_codes=codes)]))
+    assert (r.status, r.rows_loaded, r.rows_quarantined) == ("loaded", 1, 0)
+    assert store.read_referrals(engine)["offence_codes"].to_list() == ["19D;71;20B"]
+    assert sorted(store.read_offences(engine)["code"].to_list()) == ["19D", "20B", "71"]
+
+
 def test_valid_rows_are_stored_with_canonical_values(engine, tmp_path):
     rows = [
         referral(),
