@@ -488,13 +488,22 @@ def _with_cross_feed_reasons(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Events only: unknown referral, event before the referral, order rules.
 
-    Returns the reasons (with these added), the candidate events with their
-    ``referral_id``, and the stored events of the same referrals.
+    Every row whose force, key and date can be read is judged, so that a row already
+    quarantined for a row rule carries these reasons too ("every reason found"); only
+    rows with no row-rule reason are candidates to load, or count as the events that
+    others need. Returns the reasons (with these added), the candidate events with
+    their ``referral_id``, and the stored events of the same referrals.
     """
-    ok = frame.filter(~pl.col("pos").is_in(reasons["pos"].unique().implode()))
-    forces = sorted(set(ok["force"].drop_nulls().to_list()))
+    already = reasons["pos"].unique().implode()
+    known_forces = list(reference.lookups().force_names)
+    readable = frame.filter(
+        pl.col("force").is_in(known_forces) & pl.col("force_referral_id").is_not_null()
+    )
+    forces = sorted(set(readable["force"].to_list()))
     known, stored = _stored_for_events(conn, forces)
-    joined = ok.join(known, on=["force", "force_referral_id"], how="left")
+    joined = readable.join(known, on=["force", "force_referral_id"], how="left").with_columns(
+        pl.col("pos").is_in(already).alias("_invalid")
+    )
     unknown = joined.filter(pl.col("referral_id").is_null()).select(
         "pos",
         pl.lit("unknown_referral").alias("rule"),
@@ -507,11 +516,17 @@ def _with_cross_feed_reasons(
         pl.lit("event_date").alias("column"),
         pl.lit("event_date is before the referral's referral_date").alias("message"),
     )
-    candidates = joined.filter(
+    judged = joined.filter(
         pl.col("referral_id").is_not_null() & (pl.col("event_date") >= pl.col("referral_date"))
-    ).select("pos", "referral_id", "event", "event_date", "detail", ROW)
-    stored = stored.filter(pl.col("referral_id").is_in(candidates["referral_id"].implode()))
-    order = cross_feed.order_breaks(candidates, stored)
+    )
+    candidates = judged.filter(~pl.col("_invalid")).select(
+        "pos", "referral_id", "event", "event_date", "detail", ROW
+    )
+    invalid = judged.filter(pl.col("_invalid")).select(
+        "pos", "referral_id", "event", "event_date", "detail"
+    )
+    stored = stored.filter(pl.col("referral_id").is_in(judged["referral_id"].implode()))
+    order = cross_feed.order_breaks(candidates, stored, invalid)
     reasons = pl.concat(
         [reasons, *[p.with_columns(pl.col("pos").cast(pl.UInt32)) for p in (unknown, early, order)]]
     )

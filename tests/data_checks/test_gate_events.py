@@ -100,6 +100,52 @@ def test_each_event_rule(two_referrals, tmp_path, row, rule):
     assert quarantine_reasons(two_referrals) == {3: {rule}}
 
 
+EVERY_REASON = [
+    # (row, every reason it should carry): a row rule and a rule that needs the store
+    (event("K-1", "learning_theme", "2025-07-01"), {"detail_not_allowed", "event_before_referral"}),
+    (event("K-1", "nonsense", "2025-07-01"), {"unknown_event", "event_before_referral"}),
+    (
+        event("K-1", "assessment_completed", "2025-08-11", "bogus"),
+        {"detail_not_allowed", "out_of_order"},  # and no assessment was started
+    ),
+    (event("K-1", "suspect_charged", "2025-11-09"), {"date_in_future", "out_of_order"}),
+    (event("K-9", "nonsense", "2025-08-10"), {"unknown_event", "unknown_referral"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("row", "reasons"),
+    EVERY_REASON,
+    ids=lambda v: "+".join(sorted(v)) if isinstance(v, set) else None,
+)
+def test_a_quarantined_event_carries_every_reason(two_referrals, tmp_path, row, reasons):
+    """Feed 1's "with every reason found" holds for events too: the rules that need the
+    stored referral are judged on rows a row rule already quarantines."""
+    rows = [event("K-2", "victim_contacted", "2025-08-02"), row]
+    r = load(two_referrals, write_csv(tmp_path / "e.csv", rows, EVENT_COLUMNS))
+    assert (r.rows_loaded, r.rows_quarantined) == (1, 1)
+    assert quarantine_reasons(two_referrals) == {3: reasons}
+
+
+def test_a_quarantined_event_never_counts_as_the_one_another_needs(two_referrals, tmp_path):
+    """A started assessment quarantined for its over-long detail does not let the file's
+    completion through; the completion is judged as if the start were not there."""
+    rows = [
+        event("K-1", "assessment_started", "2025-08-10", "x" * 65),
+        event("K-1", "assessment_completed", "2025-08-20", "nfa_upheld"),
+        event("K-1", "assessment_started", "2025-07-01"),  # before the referral
+        event("K-2", "assessment_started", "2025-08-10"),
+        event("K-2", "assessment_completed", "2025-08-20", "nfa_upheld"),
+    ]
+    r = load(two_referrals, write_csv(tmp_path / "e.csv", rows, EVENT_COLUMNS))
+    assert (r.rows_loaded, r.rows_quarantined) == (2, 3)
+    assert quarantine_reasons(two_referrals) == {
+        2: {"too_long"},
+        3: {"out_of_order"},
+        4: {"event_before_referral"},
+    }
+
+
 def test_codes_and_details_match_case_insensitively_and_forces_by_alias(two_referrals, tmp_path):
     rows = [
         event(" K-1 ", " Assessment_Started ", "10/8/2025", force=" kent "),
