@@ -127,12 +127,14 @@ def ingest_file(
     actor: str = "cli",
     repair: bool = False,
     progress: Progress | None = None,
+    name: str | None = None,
 ) -> FileResult:
     """Validate and load one file of ``feed`` ("referrals" or "events").
 
     ``repair`` honours a ``quarantine_id`` column (a steward's corrected export): each
     row that loads closes the quarantined row it names. ``synthetic`` marks the
-    submission as synthetic data (``beaconport seed``).
+    submission as synthetic data (``beaconport seed``). ``name`` is the file name to
+    record and report, when ``path`` is a working copy of the file the person gave.
     """
     return ingest_files(
         engine,
@@ -144,6 +146,7 @@ def ingest_file(
         actor=actor,
         repair=repair,
         progress=(lambda _name, msg: progress(msg)) if progress else None,
+        names=None if name is None else [name],
     )[0]
 
 
@@ -164,8 +167,11 @@ def ingest_files(
     repair: bool = False,
     progress: Callable[[str, str], None] | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    names: list[str] | None = None,
 ) -> list[FileResult]:
     """Validate and load several files of one feed, in order, one transaction per file.
+
+    ``names``, one per path, are the names recorded and reported instead of the paths.
 
     The row rules do not depend on the store, so the rows of consecutive readable files
     are judged by one run of the suite; everything that does depend on the store (keys
@@ -199,9 +205,12 @@ def ingest_files(
         pending.clear()
         rows = 0
 
-    for path in map(Path, paths):
+    paths = [Path(p) for p in paths]
+    if names is not None and len(names) != len(paths):
+        raise ValueError("names must give one name per path")
+    for path, name in zip(paths, names or [str(p) for p in paths], strict=True):
         step(path.name, "reading")
-        item = _prepare(engine, path, feed, synthetic, repair, [*results, *pending])
+        item = _prepare(engine, path, feed, synthetic, repair, [*results, *pending], name)
         pending.append(item)
         if isinstance(item, PreparedFile):
             rows += item.frame.height
@@ -218,9 +227,10 @@ def _prepare(
     synthetic: bool,
     repair: bool,
     earlier: list,
+    name: str,
 ) -> PreparedFile | FileResult:
-    """Read and parse a file, or the record of why it was not read (duplicate, rejected)."""
-    name = str(path)
+    """Read and parse a file, or the record of why it was not read (duplicate, rejected);
+    ``name`` is what the record and every message call it."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -240,6 +250,7 @@ def _prepare(
         table = read_received_file(path, required, optional, (REPAIR_COLUMN,) if repair else ())
     except RejectedFile as exc:
         return _record_rejection(engine, name, feed, digest, exc.problem, synthetic)
+    table.file_name = name
     try:
         if feed == "referrals":
             frame = with_day_numbers(parse_referrals(table.cells), REFERRAL_DATE_COLUMNS)
@@ -267,7 +278,7 @@ def _judge_together(
         combined = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
         outcomes = validate_rows(combined, feed, today)
     except Exception as exc:
-        raise _load_failed(str(prepared[0].path), exc) from exc
+        raise _load_failed(prepared[0].table.file_name, exc) from exc
     per_file: list[list[RuleOutcome]] = []
     offset = 0
     for p in prepared:

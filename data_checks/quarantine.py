@@ -353,7 +353,7 @@ def repair_file(
     ``synthetic`` marks the submission as synthetic; by default it is when every
     quarantined row the file names came from synthetic data. Apostrophes that the
     export put before formula-like cells are removed first (the file is then loaded
-    from a cleaned copy in a temporary folder, under the same file name).
+    from a cleaned copy in a temporary folder, recorded under the steward's path).
     """
     if feed not in FEEDS:
         raise ValueError(f"unknown feed {feed!r}; expected one of {FEEDS}")
@@ -378,6 +378,7 @@ def repair_file(
             today=today,
             actor=actor,
             repair=True,
+            name=str(path),
         )
     superseded = _supersede_failed_repairs(engine, result, actor) if result.submission_id else 0
     return RepairResult(result, superseded, warnings)

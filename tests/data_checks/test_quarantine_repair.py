@@ -131,6 +131,23 @@ def test_a_repair_that_fails_again_supersedes_the_row(engine, tmp_path):
     assert list_quarantined(engine, QuarantineFilters(status="superseded")).height == 1
 
 
+def test_a_repair_is_recorded_under_the_stewards_file_not_its_cleaned_copy(engine, tmp_path):
+    """A cell the export neutralised (``'=SUM(A1)``) makes the repair load a cleaned copy
+    from a temporary folder; the submission, the result and any message still name the
+    file the steward gave."""
+    quarantined_store(engine, tmp_path)
+    export_quarantined(engine, tmp_path / "q.csv", "referrals", QuarantineFilters(force="Kent"))
+    given = write_rows(tmp_path / "as-exported.csv", read_export(tmp_path / "q.csv"))
+    assert "'=SUM(A1)" in given.read_text(encoding="utf-8-sig")
+    done = repair_file(engine, given, "referrals", today=TODAY)
+    assert done.result.file == str(given)
+    assert done.result.rows_quarantined == 1  # =SUM(A1) is still no offence code
+    assert all(str(given) in line for line in done.result.first_problems)
+    names = store.read_submissions(engine)["file_name"].to_list()
+    assert names[-1] == str(given)
+    assert not [n for n in names if "beaconport-repair-" in n]
+
+
 def test_repair_refuses_rows_of_the_other_feed(engine, tmp_path):
     quarantined_store(engine, tmp_path)
     export_quarantined(engine, tmp_path / "q.csv", "referrals")
