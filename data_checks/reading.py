@@ -58,8 +58,11 @@ def _decode(name: str, data: bytes) -> tuple[str, str]:
         if data.startswith(b"\xef\xbb\xbf"):
             encoding = "utf-8-bom"
     except UnicodeDecodeError:
+        # A UTF-8 byte-order mark before Windows-1252 text (a file re-saved by a tool
+        # that adds one): the mark is not part of the text.
+        body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
         try:
-            text, encoding = data.decode("cp1252"), "windows-1252"
+            text, encoding = body.decode("cp1252"), "windows-1252"
         except UnicodeDecodeError:
             raise RejectedFile(name, "neither UTF-8 nor Windows-1252 text") from None
     sample = text[:65536]
@@ -195,6 +198,9 @@ def read_received_file(
         raise RejectedFile(name, "a zip archive that is not an .xlsx workbook")
     else:
         text, encoding = _decode(name, data)
+        if "\r" in text and "\n" not in text:
+            # Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)"): same rows.
+            text = text.replace("\r", "\n")
         headers, frame = _read_csv(text)
         file_format = "csv"
     return _shape(

@@ -252,6 +252,26 @@ def test_bom_and_windows_1252_files_load(engine, tmp_path, encoding):
     assert enc == {"utf-8-sig": "utf-8-bom", "cp1252": "windows-1252"}[encoding]
 
 
+def test_a_byte_order_mark_before_windows_1252_text_is_not_part_of_the_header(engine, tmp_path):
+    path = write_csv(tmp_path / "bom-1252.csv", [referral(force_referral_id="Café-1")])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_text(encoding="utf-8").encode("cp1252"))
+    r = load(engine, path)
+    assert (r.status, r.rows_loaded, r.rows_quarantined) == ("loaded", 1, 0)
+    assert store.read_referrals(engine)["force_referral_id"].to_list() == ["Café-1"]
+
+
+def test_lines_ended_by_carriage_returns_alone_load_as_rows(engine, tmp_path):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with CR alone."""
+    path = write_csv(
+        tmp_path / "mac.csv", [referral(), referral(force_referral_id="K-2", force="Kent Plice")]
+    )
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\r"))
+    assert b"\n" not in path.read_bytes()
+    r = load(engine, path)
+    assert (r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("loaded", 2, 1, 1)
+    assert quarantine_reasons(engine) == {3: {"unknown_force"}}
+
+
 def test_xlsx_with_real_date_cells_loads_and_is_recognised_by_content(engine, tmp_path):
     from openpyxl import Workbook
 
