@@ -227,10 +227,11 @@ def _prepare(
     synthetic: bool,
     repair: bool,
     earlier: list,
-    name: str,
+    name: str | None = None,
 ) -> PreparedFile | FileResult:
     """Read and parse a file, or the record of why it was not read (duplicate, rejected);
-    ``name`` is what the record and every message call it."""
+    ``name`` (by default the path) is what the record and every message call it."""
+    name = name or str(path)
     try:
         data = path.read_bytes()
     except OSError as exc:

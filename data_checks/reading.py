@@ -116,6 +116,22 @@ def _read_xlsx(name: str, data: bytes) -> tuple[list[str], list[list[str | None]
         wb.close()
 
 
+def _unclosed_quote_line(text: str) -> int | None:
+    """The line on which a quoted cell opens and is never closed, else None.
+
+    Left alone, such a cell takes in every line after it, so the file's remaining rows
+    would arrive as one cell of one row."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        for _row in reader:
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            return start
+    return None
+
+
 def _read_csv_slow(text: str) -> tuple[list[str], list[list[str | None]], list[int]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None) or []
@@ -144,7 +160,7 @@ def _frame_from_rows(
     )
 
 
-def _read_csv(text: str) -> tuple[list[str], pl.DataFrame]:
+def _read_csv(name: str, text: str) -> tuple[list[str], pl.DataFrame]:
     header_line = next(csv.reader(io.StringIO(text, newline="")), None)
     if not header_line:
         return [], pl.DataFrame()
@@ -168,6 +184,12 @@ def _read_csv(text: str) -> tuple[list[str], pl.DataFrame]:
         if frame.height != _physical_lines(text) - 1:
             raise ValueError("multi-line cells: number the rows one by one")
     except (pl.exceptions.PolarsError, ValueError):  # ragged rows or cells spanning lines
+        unclosed = _unclosed_quote_line(text)
+        if unclosed is not None:
+            raise RejectedFile(
+                name,
+                f'the quoted cell that opens on line {unclosed} is never closed (a missing ")',
+            ) from None
         headers, body, numbers = _read_csv_slow(text)
         frame = _frame_from_rows(headers, body, numbers)
     return headers, frame
@@ -201,7 +223,7 @@ def read_received_file(
         if "\r" in text and "\n" not in text:
             # Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)"): same rows.
             text = text.replace("\r", "\n")
-        headers, frame = _read_csv(text)
+        headers, frame = _read_csv(name, text)
         file_format = "csv"
     return _shape(
         name, digest, file_format, encoding, headers, frame, required, optional, extra_wanted

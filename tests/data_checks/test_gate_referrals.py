@@ -334,6 +334,15 @@ REJECTED = [
     (b"PK\x03\x04" + b"\x00" * 50, "zip"),
     (b"\xd0\xcf\x11\xe0" + b"\x00" * 50, ".xls"),
     (b"\x81\x8d\x8f\x90\x9d,x\n1,2\n", "neither UTF-8 nor Windows-1252"),
+    (
+        (
+            ",".join(REFERRAL_COLUMNS)
+            + "\nK-1,Kent,2025-08-01,2015-03-02,2016-01-10,15,19D,3,3,2"
+            + '\nK-2,"Kent,2025-08-01,2015-03-02,2016-01-10,15,19D,3,3,2'
+            + "\nK-3,Kent,2025-08-01,2015-03-02,2016-01-10,15,19D,3,3,2\n"
+        ).encode(),
+        "the quoted cell that opens on line 3 is never closed",
+    ),
 ]
 
 
