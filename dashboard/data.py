@@ -12,14 +12,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from dashboard.session import PageContext, get_engine
-from metrics.disclosure import Totals, apply_disclosure_control
+from metrics.disclosure import (
+    DisclosureConfig,
+    SuppressedFigure,
+    Totals,
+    apply_disclosure_control,
+)
 from metrics.filters import Filters
 from metrics.frames import StoreFrames, load_store
 
@@ -77,6 +82,22 @@ class Shown:
     table: pl.DataFrame
     values: pl.DataFrame
     hidden: bool
+    #: Each count column's total as the person may see it (when totals are published);
+    #: a page text quoting a total must use these, never sum the raw counts.
+    totals: dict[str, SuppressedFigure] = field(default_factory=dict)
+
+
+def disclosure_config() -> DisclosureConfig:
+    """The program's threshold (``BEACONPORT_DISCLOSURE_THRESHOLD``, default 5)."""
+    return DisclosureConfig.from_env()
+
+
+def _exact_totals(frame: pl.DataFrame, columns: Sequence[str], totals: Totals) -> dict:
+    if totals not in ("column", "both"):
+        return {}
+    return {
+        c: SuppressedFigure(int(frame[c].sum()), f"{int(frame[c].sum())}", None) for c in columns
+    }
 
 
 def shown_table(
@@ -90,10 +111,11 @@ def shown_table(
 ) -> Shown:
     """``frame`` through ``metrics.disclosure.apply_disclosure_control`` when it is on."""
     if not disclosure_on or frame.height == 0:
-        return Shown(frame, frame, False)
+        return Shown(frame, frame, False, _exact_totals(frame, count_columns, totals))
     result = apply_disclosure_control(
         frame,
         count_columns,
+        cfg=disclosure_config(),
         totals=totals,
         rate_columns=rate_columns,
         rate_decimals=rate_decimals,
@@ -107,7 +129,7 @@ def shown_table(
             ).any()
         ).item()
     )
-    return Shown(result.display, result.values, hidden)
+    return Shown(result.display, result.values, hidden, result.totals)
 
 
 @st.cache_data(show_spinner=False, max_entries=512, hash_funcs=_HASH_FUNCS)
@@ -154,7 +176,7 @@ def shown_count(n: int, disclosure_on: bool) -> str:
     """A single headline count as the person may see it (``<5`` for 1 to 4 when on)."""
     from metrics.disclosure import suppress_count
 
-    value = suppress_count(n) if disclosure_on else n
+    value = suppress_count(n, disclosure_config()) if disclosure_on else n
     return f"{value:,}" if isinstance(value, int) else value
 
 
@@ -167,7 +189,7 @@ def shown_parts(parts: dict[str, int], total: int | None, disclosure_on: bool) -
         if total is not None:
             out["__total__"] = f"{total:,}"
         return out
-    shown, total_figure = suppress_parts(parts, total=total)
+    shown, total_figure = suppress_parts(parts, total=total, cfg=disclosure_config())
     out = {k: (f"{f.value:,}" if f.value is not None else f.display) for k, f in shown.items()}
     if total_figure is not None:
         out["__total__"] = (
@@ -204,6 +226,7 @@ def shown_long(
         column_key=column_key,
         count_column=count_column,
         totals=totals,
+        cfg=disclosure_config(),
     )
     out = frame.drop(count_column).join(
         result.cells, on=[row_key, column_key], how="left", nulls_equal=True

@@ -19,7 +19,13 @@ from dashboard.components.figure_block import (  # noqa: E402
     table_with_exports,
 )
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.data import ask, frames, shown_count, shown_parts, shown_table  # noqa: E402
+from dashboard.data import (  # noqa: E402
+    ask,
+    disclosure_config,
+    frames,
+    shown_count,
+    shown_parts,
+)
 from metrics import outcomes, progress, volumes  # noqa: E402
 from metrics.disclosure import suppress_series_for_chart  # noqa: E402
 
@@ -45,37 +51,93 @@ since = st.date_input(
 table = ask(progress.headline_progress, context, since=since or None)
 now = dict(zip(table["measure"], table["value"], strict=True))
 change = dict(zip(table["measure"], table["change"], strict=True))
+then = dict(zip(table["measure"], table["value_at_since"], strict=True))
 on = context.disclosure_on
+cfg = disclosure_config()
+DECISION_PARTS = ("nfa_upheld", "passed_back_to_force", "adopted_by_nca", "awaiting_decision")
 
-split = shown_parts(
-    {"eligible": now["eligible"], "ineligible": now["ineligible"]}, now["referrals"], on
-)
-decisions = shown_parts(
-    {
-        k: now[k]
-        for k in ("nfa_upheld", "passed_back_to_force", "adopted_by_nca", "awaiting_decision")
-    },
-    now["eligible"],
-    on,
-)
+
+def _protected(values: dict[str, int]) -> dict[str, str]:
+    """The cards' figures as the person may see them: the eligible/ineligible split of
+    the referrals and the decisions of the eligible, each protected as a whole."""
+    split = shown_parts(
+        {"eligible": values["eligible"], "ineligible": values["ineligible"]},
+        values["referrals"],
+        on,
+    )
+    decided = shown_parts({k: values[k] for k in DECISION_PARTS}, values["eligible"], on)
+    out = {"referrals": split["__total__"], "eligible": split["eligible"], **decided}
+    for k in ("rape_referrals", "charged", "misconduct_referrals"):
+        out[k] = shown_count(values[k], on)
+    return out
+
+
+def _exact(shown: str) -> bool:
+    return shown.replace(",", "").isdigit()
+
+
+def _funnel_shown(funnel: pl.DataFrame, cards: dict[str, str]) -> dict[str, str]:
+    """Each funnel stage as the person may see it. The stages nest, so the gap between
+    two is a count too: a stage is shown only when the cards' protected parts give it
+    (eligible, and the decisions of the eligible), and charged and convicted are
+    withheld when they fall short of the stage before by 1 to 4."""
+    n = dict(zip(funnel["stage"], funnel["referrals"], strict=True))
+    if not on:
+        return {k: str(v) for k, v in n.items()}
+
+    def from_parts(stage: str, parts: tuple[str, ...]) -> str:
+        if all(_exact(cards[p]) for p in parts):
+            return str(n[stage])
+        return cfg.primary_marker if cfg.is_primary(n[stage]) else "withheld"
+
+    out = {
+        "received": from_parts("received", ("referrals",)),
+        "eligible": from_parts("eligible", ("eligible",)),
+        "assessed": from_parts("assessed", ("eligible", "awaiting_decision")),
+        "reopened": from_parts("reopened", ("passed_back_to_force", "adopted_by_nca")),
+    }
+    for before, stage in (("reopened", "charged"), ("charged", "convicted")):
+        if cfg.is_primary(n[stage]):
+            out[stage] = cfg.primary_marker
+        elif cfg.is_primary(n[before] - n[stage]):
+            out[stage] = "withheld"
+        else:
+            out[stage] = str(n[stage])
+    return out
+
+
+shown_now = _protected(now)
+funnel = ask(outcomes.outcome_funnel, context)
+funnel_display = _funnel_shown(funnel, shown_now)
+if now["charged"] == dict(zip(funnel["stage"], funnel["referrals"], strict=True))["charged"]:
+    shown_now["charged"] = funnel_display["charged"]  # the same figure, protected alike
+shown_then = _protected(then) if since and then["referrals"] is not None else {}
+
 CARDS = [
-    ("Referrals received", split["__total__"], "referrals"),
+    ("Referrals received", shown_now["referrals"], "referrals"),
     ("Forces referring", f"{now['forces_referring']}", "forces_referring"),
-    ("Involving rape", shown_count(now["rape_referrals"], on), "rape_referrals"),
-    ("Eligible", split["eligible"], "eligible"),
-    ("Awaiting decision", decisions["awaiting_decision"], "awaiting_decision"),
-    ("Passed back to force", decisions["passed_back_to_force"], "passed_back_to_force"),
-    ("Suspect charged", shown_count(now["charged"], on), "charged"),
-    ("Misconduct referrals", shown_count(now["misconduct_referrals"], on), "misconduct_referrals"),
+    ("Involving rape", shown_now["rape_referrals"], "rape_referrals"),
+    ("Eligible", shown_now["eligible"], "eligible"),
+    ("Awaiting decision", shown_now["awaiting_decision"], "awaiting_decision"),
+    ("Passed back to force", shown_now["passed_back_to_force"], "passed_back_to_force"),
+    ("Suspect charged", shown_now["charged"], "charged"),
+    ("Misconduct referrals", shown_now["misconduct_referrals"], "misconduct_referrals"),
 ]
 
 
 def _delta(measure: str) -> str | None:
+    """The change since the chosen day. Under disclosure control it is shown only when
+    the figure then and now are both shown, so that neither can be worked out from the
+    other and the change; a change of 1 to 4 reads "up <5"."""
     d = change.get(measure)
     if d is None or measure == "forces_referring":
         return None if d is None else f"{d:+,}"
-    if on and 0 < abs(d) < 5:
-        return "up <5" if d > 0 else "down <5"
+    if not on:
+        return f"{d:+,}"
+    if not (_exact(shown_now[measure]) and _exact(shown_then.get(measure, ""))):
+        return "change withheld"
+    if cfg.is_primary(abs(d)):
+        return f"up {cfg.primary_marker}" if d > 0 else f"down {cfg.primary_marker}"
     return f"{d:+,}"
 
 
@@ -106,7 +168,9 @@ with tabs[0]:
             st.info("No referrals match the filters.")
         else:
             if on:
-                series = suppress_series_for_chart(monthly.drop("cumulative"), "referrals")
+                series = suppress_series_for_chart(
+                    monthly.drop("cumulative"), "referrals", cfg=disclosure_config()
+                )
                 any_hidden = series["referrals_suppression"].is_not_null().any()
             else:
                 series = monthly.drop("cumulative").with_columns(
@@ -159,18 +223,25 @@ with tabs[0]:
 with tabs[1]:
     if tabs[1].open:
         st.subheader("From referral to charge")
-        funnel = ask(outcomes.outcome_funnel, context)
-        funnel_shown = shown_table(funnel, ["referrals"], disclosure_on=on, totals=None)
-        assessed = funnel.filter(pl.col("stage") == "assessed")["referrals"][0]
-        eligible = funnel.filter(pl.col("stage") == "eligible")["referrals"][0]
+        fvalues = funnel.with_columns(
+            pl.Series("shown", [funnel_display[k] for k in funnel["stage"]]),
+        ).with_columns(
+            pl.when(pl.col("shown").str.contains(r"^\d+$"))
+            .then(pl.col("referrals"))
+            .otherwise(None)
+            .alias("referrals")
+        )
+        assessed, eligible = funnel_display["assessed"], funnel_display["eligible"]
         funnel_title = (
-            f"{shown_count(assessed, on)} of {shown_count(eligible, on)} eligible referrals have a decision"
-            if eligible
+            f"{assessed} of {eligible} eligible referrals have a decision"
+            if _exact(assessed) and _exact(eligible) and eligible != "0"
+            else "From referral to charge"
+            if eligible != "0"
             else "No eligible referrals yet"
         )
         chart_with_table(
             bar_chart(
-                funnel_shown.values.with_columns(funnel_shown.table["referrals"].alias("shown")),
+                fvalues,
                 category="label",
                 value="referrals",
                 text="shown",
@@ -178,10 +249,16 @@ with tabs[1]:
                 category_title="Stage",
                 value_title="Referrals (count)",
             ),
-            funnel_shown.table.select("label", "referrals").rename({"label": "stage"}),
+            fvalues.select(
+                pl.col("label").alias("stage"),
+                pl.col("shown" if on else "referrals").alias("referrals"),
+            ),
             name="funnel",
             context=context,
-            caption="Each stage is part of the one before it.",
+            caption="Each stage is part of the one before it, so the gap between two stages "
+            "is a count too: a stage is withheld where it would give away a gap of 1 to 4."
+            if on
+            else "Each stage is part of the one before it.",
         )
 
 # ----------------------------------------------------------------- forces yet to refer
