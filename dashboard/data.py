@@ -180,6 +180,11 @@ def shown_count(n: int, disclosure_on: bool) -> str:
     return f"{value:,}" if isinstance(value, int) else value
 
 
+def is_exact(shown: str) -> bool:
+    """Whether a figure as shown is its number (not ``<5`` or ``withheld``)."""
+    return shown.replace(",", "").isdigit()
+
+
 def shown_parts(parts: dict[str, int], total: int | None, disclosure_on: bool) -> dict[str, str]:
     """Counts that add up to a published total, as the person may see them."""
     from metrics.disclosure import suppress_parts

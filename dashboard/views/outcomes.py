@@ -14,7 +14,15 @@ context = require_role("outcomes")
 from dashboard.components.charts import OKABE_ITO, bar_chart, line_chart, stacked_bars  # noqa: E402
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.data import ask, frames, shown_count, shown_table, wide  # noqa: E402
+from dashboard.data import (  # noqa: E402
+    ask,
+    disclosure_config,
+    frames,
+    is_exact,
+    shown_count,
+    shown_table,
+    wide,
+)
 from metrics import outcomes, reference  # noqa: E402
 from metrics.frames import AWAITING_DECISION, DECISIONS  # noqa: E402
 
@@ -65,14 +73,19 @@ with tabs[0]:
                 .replace_strict(short_names, default=pl.col("force"))
                 .alias("short_name")
             )
-            national = {k: int(mix[k].sum()) for k in decision_order}
-            decided = sum(national[k] for k in DECISIONS)
-            passed = national["passed_back_to_force"] + national["adopted_by_nca"]
-            dtitle = (
-                f"{shown_count(passed, on)} of {shown_count(decided, on)} decisions reopened the case"
-                if decided
-                else "No decisions yet"
-            )
+            # The national figures in the title are the table's column totals as
+            # protected with it: a sum of raw totals would give a withheld one away.
+            national = {k: d.totals[k].value for k in DECISIONS}
+            if all(v is not None for v in national.values()):
+                decided = sum(national.values())
+                passed = national["passed_back_to_force"] + national["adopted_by_nca"]
+                dtitle = (
+                    f"{passed:,} of {decided:,} decisions reopened the case"
+                    if decided
+                    else "No decisions yet"
+                )
+            else:
+                dtitle = "Decisions by force (a national total is withheld)"
             chart_with_table(
                 stacked_bars(
                     dplot,
@@ -187,12 +200,21 @@ with tabs[3]:
         age = ask(outcomes.backlog_by_age, context).select("age_band", "referrals")
         a = shown_table(age, ["referrals"], disclosure_on=on, totals="column")
         aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
-        backlog_total = int(age["referrals"].sum() or 0)
-        old = int(
+        backlog_shown = a.totals["referrals"].display if "referrals" in a.totals else "0"
+        long_bands = a.values.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))
+        old_true = int(
             age.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))[
                 "referrals"
             ].sum()
             or 0
+        )
+        # the sum of two bands is shown only when both are (else it would give one away)
+        old_shown = (
+            f"{old_true:,}"
+            if long_bands["referrals"].null_count() == 0
+            else shown_count(old_true, on)
+            if 0 < old_true < disclosure_config().threshold
+            else "withheld"
         )
         chart_with_table(
             bar_chart(
@@ -200,8 +222,8 @@ with tabs[3]:
                 category="age_band",
                 value="referrals",
                 text="shown",
-                title=f"{shown_count(backlog_total, on)} eligible referrals await a decision; "
-                f"{shown_count(old, on)} have waited over 180 days",
+                title=f"{backlog_shown} eligible referrals await a decision; "
+                f"{old_shown} have waited over 180 days",
                 category_title="Time since referral",
                 value_title="Eligible referrals awaiting a decision (count)",
                 colour=OKABE_ITO[1],
@@ -219,6 +241,18 @@ with tabs[3]:
             st.warning(
                 f"No decisions were made in the last {forecast.recent_weeks} weeks, so the backlog of "
                 f"{shown_count(forecast.backlog, on)} has no clearance date at the recent rate."
+            )
+        elif on and (
+            not is_exact(backlog_shown)
+            or disclosure_config().is_primary(round(forecast.weekly_rate * forecast.recent_weeks))
+        ):
+            # A clearance date is the backlog divided by the rate, and the rate is the
+            # decisions counted over the weeks: with either under 5 it gives them away.
+            st.info(
+                f"**Forecast withheld.** The backlog ({backlog_shown}) or the decisions of the "
+                f"last {forecast.recent_weeks} weeks are under 5, and a clearance date would "
+                "give them away.",
+                icon=":material/trending_down:",
             )
         else:
             latest = (
@@ -239,22 +273,32 @@ with tabs[4]:
         st.subheader("Weekly throughput")
         weekly = ask(outcomes.weekly_throughput, context)
         if weekly.height:
+            # Under disclosure control the backlog at each week's end is left out: it is
+            # a running balance, so one week's change in it gives away that week's
+            # eligible referrals less its decisions, small or not.
+            counts = ["received", "decisions"] if on else ["received", "decisions", "backlog"]
             w = shown_table(
-                weekly.select("week_start", "received", "decisions", "backlog"),
-                ["received", "decisions", "backlog"],
-                disclosure_on=on,
-                totals=None,
+                weekly.select("week_start", *counts), counts, disclosure_on=on, totals=None
             )
-            recent = weekly.tail(4)
+            recent = w.values.tail(4)
+
+            def _recent(column: str) -> str:
+                # a sum over weeks is shown only when every week in it is
+                if recent[column].null_count():
+                    return "withheld"
+                return f"{int(recent[column].sum()):,}"
+
             chart_with_table(
                 line_chart(
                     w.values,
                     x="week_start",
-                    ys=["received", "decisions", "backlog"],
-                    names=["Referrals received", "Decisions made", "Backlog at week end"],
+                    ys=counts,
+                    names=["Referrals received", "Decisions made", "Backlog at week end"][
+                        : len(counts)
+                    ],
                     title=(
-                        f"In the last 4 weeks: {shown_count(int(recent['received'].sum()), on)} "
-                        f"received, {shown_count(int(recent['decisions'].sum()), on)} decided"
+                        f"In the last 4 weeks: {_recent('received')} received, "
+                        f"{_recent('decisions')} decided"
                     ),
                     x_title="Week beginning (Monday)",
                     y_title="Referrals (count)",
@@ -262,4 +306,9 @@ with tabs[4]:
                 w.table.with_columns(pl.col("week_start").cast(pl.String)),
                 name="weekly throughput",
                 context=context,
+                caption="The backlog at each week's end is not shown while disclosure control is "
+                "on: the change in it from week to week would give away small counts. Today's "
+                "backlog is on the Backlog tab."
+                if on
+                else None,
             )

@@ -23,6 +23,7 @@ from dashboard.data import (  # noqa: E402
     ask,
     disclosure_config,
     frames,
+    is_exact,
     shown_count,
     shown_parts,
 )
@@ -72,10 +73,6 @@ def _protected(values: dict[str, int]) -> dict[str, str]:
     return out
 
 
-def _exact(shown: str) -> bool:
-    return shown.replace(",", "").isdigit()
-
-
 def _funnel_shown(funnel: pl.DataFrame, cards: dict[str, str]) -> dict[str, str]:
     """Each funnel stage as the person may see it. The stages nest, so the gap between
     two is a count too: a stage is shown only when the cards' protected parts give it
@@ -86,7 +83,7 @@ def _funnel_shown(funnel: pl.DataFrame, cards: dict[str, str]) -> dict[str, str]
         return {k: str(v) for k, v in n.items()}
 
     def from_parts(stage: str, parts: tuple[str, ...]) -> str:
-        if all(_exact(cards[p]) for p in parts):
+        if all(is_exact(cards[p]) for p in parts):
             return str(n[stage])
         return cfg.primary_marker if cfg.is_primary(n[stage]) else "withheld"
 
@@ -134,7 +131,7 @@ def _delta(measure: str) -> str | None:
         return None if d is None else f"{d:+,}"
     if not on:
         return f"{d:+,}"
-    if not (_exact(shown_now[measure]) and _exact(shown_then.get(measure, ""))):
+    if not (is_exact(shown_now[measure]) and is_exact(shown_then.get(measure, ""))):
         return "change withheld"
     if cfg.is_primary(abs(d)):
         return f"up {cfg.primary_marker}" if d > 0 else f"down {cfg.primary_marker}"
@@ -234,7 +231,7 @@ with tabs[1]:
         assessed, eligible = funnel_display["assessed"], funnel_display["eligible"]
         funnel_title = (
             f"{assessed} of {eligible} eligible referrals have a decision"
-            if _exact(assessed) and _exact(eligible) and eligible != "0"
+            if is_exact(assessed) and is_exact(eligible) and eligible != "0"
             else "From referral to charge"
             if eligible != "0"
             else "No eligible referrals yet"

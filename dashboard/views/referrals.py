@@ -224,9 +224,18 @@ with tabs[1]:
                 fig, ftitle, "Residents of the force area", "Referrals per 100,000 residents"
             )
             fig.update_xaxes(type="log")
+            # A position against the limits narrows a withheld count to one or two
+            # values, so it is withheld with the count; the national rate is rounded.
+            ftable = funnel_shown.table.with_columns(
+                pl.when(fvals["position"].is_null() & pl.col("position").is_not_null())
+                .then(pl.lit("withheld"))
+                .otherwise(pl.col("position"))
+                .alias("position"),
+                pl.col("national_per_100k").round(1),
+            )
             chart_with_table(
                 fig,
-                funnel_shown.table,
+                ftable,
                 name="funnel plot",
                 context=context,
                 caption="Forces outside the dotted lines differ from the national rate by more than "

@@ -86,3 +86,93 @@ def test_change_since_never_gives_away_a_figure(open_page, synthetic_store_url, 
     referrals = table.filter(pl.col("measure") == "referrals").row(0, named=True)
     if referrals["value_at_since"] >= 5 and referrals["change"] >= 5:
         assert shown_any, "a safe change should still be shown"
+
+
+def _open_tab(open_page, path: str, key: str, tab: str, role: str = "oversight", **kw) -> AppTest:
+    at = open_page(path, role, **kw)
+    at.session_state[key] = tab
+    at.run()
+    _ok(at)
+    return at
+
+
+def test_position_against_the_national_rate_is_withheld_with_the_count(open_page) -> None:
+    """Essex (2 referrals) sat "above 95% limit", which only a count of 2 could give."""
+    at = _open_tab(open_page, "referrals", "referrals_tab", "Against the national rate")
+    table = pl.from_pandas(at.dataframe[0].value)
+    hidden = table.filter(~pl.col("Referrals").cast(pl.String).str.contains(r"^\d+$"))
+    assert hidden.height, "the store has a suppressed force"
+    assert set(hidden["Against the national rate"].to_list()) <= {"withheld", None}
+    shown = table.filter(pl.col("Referrals").cast(pl.String).str.contains(r"^\d+$"))
+    assert "withheld" not in shown["Against the national rate"].to_list()
+    rates = table["National rate per 100,000 people"].drop_nulls().to_list()
+    assert rates and all(round(r, 1) == r for r in rates)
+
+
+def test_forecast_is_withheld_when_it_would_give_the_backlog_away(open_page) -> None:
+    """The store's backlog is under 5: a clearance date is backlog / rate."""
+    at = _open_tab(open_page, "outcomes", "outcomes_tab", "Backlog and forecast")
+    texts = [str(i.value) for i in at.info]
+    assert any(t.startswith("**Forecast withheld.**") for t in texts), texts
+    assert not any("would be cleared around" in t for t in texts)
+    # a steward with control off sees the date
+    at = _open_tab(
+        open_page,
+        "outcomes",
+        "outcomes_tab",
+        "Backlog and forecast",
+        role="steward",
+        disclosure_off=True,
+    )
+    assert any("would be cleared around" in str(i.value) for i in at.info)
+
+
+def test_weekly_throughput_has_no_running_backlog_and_sums_only_shown_weeks(open_page) -> None:
+    at = _open_tab(open_page, "outcomes", "outcomes_tab", "Weekly throughput")
+    table = pl.from_pandas(at.dataframe[0].value)
+    assert table.columns == ["Week starting", "Received", "Decisions"]
+    title = at.main.markdown[0].value
+    last = table.tail(4)
+    for column, word in (("Received", "received"), ("Decisions", "decided")):
+        cells = last[column].cast(pl.String).to_list()
+        m = re.search(rf"([\d,]+|withheld) {word}", title)
+        assert m, title
+        if all(NUMBER.match(c) for c in cells):
+            assert m.group(1) == f"{sum(int(c) for c in cells):,}"
+        else:
+            assert m.group(1) == "withheld", (title, cells)
+    steward = _open_tab(
+        open_page,
+        "outcomes",
+        "outcomes_tab",
+        "Weekly throughput",
+        role="steward",
+        disclosure_off=True,
+    )
+    assert "Backlog at week end" in pl.from_pandas(steward.dataframe[0].value).columns
+
+
+def test_decisions_title_quotes_only_protected_national_totals(
+    open_page, synthetic_store_url
+) -> None:
+    """Nationally the store has one decision of each kind: the totals are under 5, so
+    the title may not say how many of how many reopened the case."""
+    at = _open_tab(open_page, "outcomes", "outcomes_tab", "Decisions by force")
+    assert at.main.markdown[0].value == "**Decisions by force (a national total is withheld)**"
+    frames = load_store(make_engine(synthetic_store_url))
+    mix = outcomes.decision_mix_by_force(frames)
+    total = {
+        k: int(mix.filter(pl.col("decision") == k)["referrals"].sum())
+        for k in ("nfa_upheld", "passed_back_to_force", "adopted_by_nca")
+    }
+    reopened = total["passed_back_to_force"] + total["adopted_by_nca"]
+    at = _open_tab(
+        open_page,
+        "outcomes",
+        "outcomes_tab",
+        "Decisions by force",
+        role="steward",
+        disclosure_off=True,
+    )
+    expected = f"**{reopened:,} of {sum(total.values()):,} decisions reopened the case**"
+    assert at.main.markdown[0].value == expected
