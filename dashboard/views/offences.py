@@ -203,18 +203,22 @@ with tabs[4]:
         rape_force = ask(volumes.referrals_by_force, context).select(
             "force", "referrals", "rape_referrals"
         )
-        total_rape = int(rape_force["rape_referrals"].sum() or 0)
         total_refs = int(rape_force["referrals"].sum() or 0)
-        st.markdown(
-            f"**{shown_count(total_rape, on)}** of **{shown_count(total_refs, on)}** referrals in view "
-            "involve an allegation of rape (any offence code with `rape = true`). The review "
-            "assesses these first."
-        )
         r = shown_table(
             rape_force.select("force", "rape_referrals"),
             ["rape_referrals"],
             disclosure_on=on,
             totals="column",
+        )
+        # The total quoted is the table's own, as protected with it.
+        figure = r.totals.get("rape_referrals")
+        total_rape = "0" if figure is None else figure.display
+        if figure is not None and figure.value is not None:
+            total_rape = f"{figure.value:,}"
+        st.markdown(
+            f"**{total_rape}** of **{shown_count(total_refs, on)}** referrals in view "
+            "involve an allegation of rape (any offence code with `rape = true`). The review "
+            "assesses these first."
         )
         rplot = r.values.with_columns(
             r.table["rape_referrals"].alias("shown"),

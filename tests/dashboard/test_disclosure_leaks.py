@@ -176,3 +176,27 @@ def test_decisions_title_quotes_only_protected_national_totals(
     )
     expected = f"**{reopened:,} of {sum(total.values()):,} decisions reopened the case**"
     assert at.main.markdown[0].value == expected
+
+
+def test_rape_total_in_the_text_is_the_tables_protected_total(open_page) -> None:
+    at = _open_tab(open_page, "offences", "offences_tab", "Rape priority")
+    text = next(str(m.value) for m in at.main.markdown if "allegation of rape" in str(m.value))
+    table = pl.from_pandas(at.dataframe[0].value)
+    cells = table["Rape referrals"].cast(pl.String).to_list()
+    quoted = re.match(r"\*\*([^*]+)\*\*", text).group(1)
+    if _n(quoted) is not None:  # a quoted total must not pin a hidden cell
+        hidden = [c for c in cells if not NUMBER.match(c)]
+        assert len(hidden) != 1, (quoted, cells)
+
+
+def test_no_busiest_period_is_claimed_over_hidden_ones(open_page) -> None:
+    at = _open_tab(open_page, "referrals", "referrals_tab", "Trend")
+    table = pl.from_pandas(at.dataframe[0].value)
+    cells = table["Referrals"].cast(pl.String).to_list()
+    # Every week of the store is <5 but one with none: no week can be called busiest.
+    assert set(cells) == {"<5", "0"}
+    assert at.main.markdown[0].value == "**Referrals over time**"
+    steward = _open_tab(
+        open_page, "referrals", "referrals_tab", "Trend", role="steward", disclosure_off=True
+    )
+    assert steward.main.markdown[0].value.startswith("**Busiest week: beginning ")
