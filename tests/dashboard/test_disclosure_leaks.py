@@ -200,3 +200,17 @@ def test_no_busiest_period_is_claimed_over_hidden_ones(open_page) -> None:
         open_page, "referrals", "referrals_tab", "Trend", role="steward", disclosure_off=True
     )
     assert steward.main.markdown[0].value.startswith("**Busiest week: beginning ")
+
+
+def test_the_threshold_setting_reaches_tables_and_cards(open_page, monkeypatch) -> None:
+    """At 10, Kent's 7 referrals show as <10 in the table, and the About page agrees."""
+    monkeypatch.setenv("BEACONPORT_DISCLOSURE_THRESHOLD", "10")
+    at = open_page("referrals", "oversight")
+    _ok(at)
+    table = pl.from_pandas(at.dataframe[0].value)
+    kent = table.filter(pl.col("Force") == "Kent Police")["Referrals"].to_list()
+    assert kent == ["<10"]
+    assert "<5" not in table["Referrals"].cast(pl.String).to_list()
+    home = open_page("", "oversight")
+    cards = {m.label: m.value for m in home.metric}
+    assert cards["Involving rape"] == "<10"  # 5 referrals involve rape
