@@ -82,17 +82,23 @@ def report(
         help="Apply disclosure control: counts 1 to threshold-1 shown as '<threshold', "
         "secondary cells 'withheld'.",
     ),
-    threshold: int = typer.Option(
-        5, "--threshold", min=3, help="Disclosure-control threshold (with --suppress)."
+    threshold: int | None = typer.Option(
+        None,
+        "--threshold",
+        min=3,
+        help="Disclosure-control threshold (with --suppress); default "
+        "BEACONPORT_DISCLOSURE_THRESHOLD, else 5.",
     ),
 ) -> None:
     """Print the headline figures: referrals, eligibility, decisions, outcomes, themes, by force."""
-    from metrics.disclosure import DisclosureInputError
+    from metrics.disclosure import DisclosureConfig, DisclosureInputError
     from metrics.report import build_report
     from metrics.store import data_origin
 
     engine = get_engine(state.db_url)
     try:
+        if threshold is None:
+            threshold = DisclosureConfig.from_env().threshold
         figures = build_report(engine, suppress=suppress, threshold=threshold)
         origin = data_origin(engine)
     except DisclosureInputError as exc:

@@ -50,6 +50,20 @@ def test_report_suppressed_json(hand_db: str) -> None:
     assert report["eligible"] == "<5" and report["disclosure_control"]["threshold"] == 5
 
 
+def test_report_threshold_defaults_to_the_programs_setting(hand_db: str, monkeypatch) -> None:
+    """Six referrals: at a threshold of 10 the total itself is <10; --threshold wins."""
+    monkeypatch.setenv("BEACONPORT_DISCLOSURE_THRESHOLD", "10")
+    result = CliRunner().invoke(app, ["--db", hand_db, "report", "--json", "--suppress"])
+    report = json.loads(result.stdout)
+    assert report["disclosure_control"]["threshold"] == 10
+    assert report["referrals"] == "<10"
+    result = CliRunner().invoke(
+        app, ["--db", hand_db, "report", "--json", "--suppress", "--threshold", "5"]
+    )
+    report = json.loads(result.stdout)
+    assert report["disclosure_control"]["threshold"] == 5 and report["referrals"] == 6
+
+
 def test_report_summary_warns_about_synthetic_data(hand_db: str) -> None:
     engine = make_engine(hand_db)
     with transaction(engine) as conn:
