@@ -20,6 +20,7 @@ import streamlit as st
 
 from dashboard.session import PageContext, get_engine
 from metrics.disclosure import (
+    WITHHELD,
     DisclosureConfig,
     SuppressedFigure,
     Totals,
@@ -178,6 +179,15 @@ def shown_count(n: int, disclosure_on: bool) -> str:
 
     value = suppress_count(n, disclosure_config()) if disclosure_on else n
     return f"{value:,}" if isinstance(value, int) else value
+
+
+def shown_sum(shown_values: pl.Series) -> str:
+    """The sum of figures as shown (null where hidden): the number when every one is
+    shown, else ``withheld`` (a sum over a hidden figure would give it away, or tell
+    a withheld one is small)."""
+    if shown_values.null_count():
+        return WITHHELD
+    return f"{int(shown_values.sum() or 0):,}"
 
 
 def is_exact(shown: str) -> bool:

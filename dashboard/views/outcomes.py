@@ -20,6 +20,7 @@ from dashboard.data import (  # noqa: E402
     frames,
     is_exact,
     shown_count,
+    shown_sum,
     shown_table,
     wide,
 )
@@ -201,20 +202,10 @@ with tabs[3]:
         a = shown_table(age, ["referrals"], disclosure_on=on, totals="column")
         aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
         backlog_shown = a.totals["referrals"].display if "referrals" in a.totals else "0"
-        long_bands = a.values.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))
-        old_true = int(
-            age.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))[
+        old_shown = shown_sum(
+            a.values.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))[
                 "referrals"
-            ].sum()
-            or 0
-        )
-        # the sum of two bands is shown only when both are (else it would give one away)
-        old_shown = (
-            f"{old_true:,}"
-            if long_bands["referrals"].null_count() == 0
-            else shown_count(old_true, on)
-            if 0 < old_true < disclosure_config().threshold
-            else "withheld"
+            ]
         )
         chart_with_table(
             bar_chart(
@@ -281,13 +272,6 @@ with tabs[4]:
                 weekly.select("week_start", *counts), counts, disclosure_on=on, totals=None
             )
             recent = w.values.tail(4)
-
-            def _recent(column: str) -> str:
-                # a sum over weeks is shown only when every week in it is
-                if recent[column].null_count():
-                    return "withheld"
-                return f"{int(recent[column].sum()):,}"
-
             chart_with_table(
                 line_chart(
                     w.values,
@@ -297,8 +281,8 @@ with tabs[4]:
                         : len(counts)
                     ],
                     title=(
-                        f"In the last 4 weeks: {_recent('received')} received, "
-                        f"{_recent('decisions')} decided"
+                        f"In the last 4 weeks: {shown_sum(recent['received'])} received, "
+                        f"{shown_sum(recent['decisions'])} decided"
                     ),
                     x_title="Week beginning (Monday)",
                     y_title="Referrals (count)",
