@@ -146,3 +146,20 @@ def open_page(
     yield _open
     for at in opened:
         assert not page_failures(at), page_failures(at)
+
+
+@pytest.fixture
+def held_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], bytes]]:
+    """What each download button holds, by file name. The bytes are built on click (a
+    deferred download), so the test calls the held function to get them."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    held: dict[str, Callable[[], bytes]] = {}
+    original = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        held[str(file_name)] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    return held

@@ -140,19 +140,9 @@ def test_repair_export_is_export_quarantined(
     open_page: OpenPage,
     synthetic_store_url: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    held_downloads: dict[str, Callable[[], bytes]],
 ) -> None:
-    # The bytes are built on click (a deferred download): keep what each button holds.
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    held: dict[str, Callable[[], bytes]] = {}
-    original = MediaFileManager.add_deferred
-
-    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        held[str(file_name)] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    held = held_downloads
     at = open_page("data-quality", "steward")
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Referrals for repair (1 row, CSV)" in labels
@@ -244,24 +234,15 @@ def test_refused_for_oversight_and_programme(
 
 
 def test_page_is_marked_not_controlled_and_its_downloads_say_unsuppressed(
-    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+    open_page: OpenPage, held_downloads: dict[str, Callable[[], bytes]]
 ) -> None:
     """With the switch at 'on', this page still says its tables are not controlled, and
     its exports carry the UNSUPPRESSED line; the next page is controlled again."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
     from dashboard.components.banners import DISCLOSURE_ON, NOT_CONTROLLED_PAGE
     from dashboard.components.export import UNSUPPRESSED_NOTICE
     from tests.dashboard.conftest import VIEWS
 
-    held: dict[str, Callable[[], bytes]] = {}
-    original = MediaFileManager.add_deferred
-
-    def keep(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        held[str(file_name)] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    held = held_downloads
     at = open_page("data-quality", "steward")
     assert [str(i.value) for i in at.info][0] == NOT_CONTROLLED_PAGE
     assert not any(DISCLOSURE_ON in str(c.value) for c in at.caption)
