@@ -73,12 +73,12 @@ def _protected(values: dict[str, int]) -> dict[str, str]:
     return out
 
 
-def _funnel_shown(funnel: pl.DataFrame, cards: dict[str, str]) -> dict[str, str]:
+def _funnel_shown(n: dict[str, int], cards: dict[str, str]) -> dict[str, str]:
     """Each funnel stage as the person may see it. The stages nest, so the gap between
     two is a count too: a stage is shown only when the cards' protected parts give it
     (eligible, and the decisions of the eligible), and charged and convicted are
-    withheld when they fall short of the stage before by 1 to 4."""
-    n = dict(zip(funnel["stage"], funnel["referrals"], strict=True))
+    withheld when they fall short of the stage before by 1 to 4. ``n`` is each stage's
+    count."""
     if not on:
         return {k: str(v) for k, v in n.items()}
 
@@ -105,8 +105,9 @@ def _funnel_shown(funnel: pl.DataFrame, cards: dict[str, str]) -> dict[str, str]
 
 shown_now = _protected(now)
 funnel = ask(outcomes.outcome_funnel, context)
-funnel_display = _funnel_shown(funnel, shown_now)
-if now["charged"] == dict(zip(funnel["stage"], funnel["referrals"], strict=True))["charged"]:
+stage_counts = dict(zip(funnel["stage"], funnel["referrals"], strict=True))
+funnel_display = _funnel_shown(stage_counts, shown_now)
+if now["charged"] == stage_counts["charged"]:
     shown_now["charged"] = funnel_display["charged"]  # the same figure, protected alike
 shown_then = _protected(then) if since and then["referrals"] is not None else {}
 
