@@ -106,14 +106,20 @@ def test_signed_out_person_sees_only_the_sign_in_form(open_page: OpenPage) -> No
     assert not at.metric and not at.dataframe
 
 
-def test_sign_in_with_a_user(open_page: OpenPage, tmp_path) -> None:
+def _store_with_olive(path) -> tuple[str, object]:
+    """A hand-made store at ``path`` with one user, olive (oversight): URL and engine."""
     from dashboard.auth import add_user
     from tests.dashboard.store import insert_dashboard_store
 
-    url = f"sqlite:///{tmp_path / 'signin.db'}"
+    url = f"sqlite:///{path}"
     engine = make_engine(url)
     insert_dashboard_store(engine)
     add_user(engine, "olive", "oversight", "correct horse battery", actor="test")
+    return url, engine
+
+
+def test_sign_in_with_a_user(open_page: OpenPage, tmp_path) -> None:
+    url, _engine = _store_with_olive(tmp_path / "signin.db")
     at = open_page("", None, url=url)
     at.text_input[0].input("olive")
     at.text_input[1].input("wrong password!!")
@@ -127,14 +133,10 @@ def test_sign_in_with_a_user(open_page: OpenPage, tmp_path) -> None:
 
 
 def test_sign_in_form_says_when_a_locked_name_may_try_again(open_page: OpenPage, tmp_path) -> None:
-    from dashboard.auth import MAX_FAILED_SIGN_INS, SIGN_IN_LOCKOUT, add_user
+    from dashboard.auth import MAX_FAILED_SIGN_INS, SIGN_IN_LOCKOUT
     from metrics.store import audit_t
-    from tests.dashboard.store import insert_dashboard_store
 
-    url = f"sqlite:///{tmp_path / 'locked.db'}"
-    engine = make_engine(url)
-    insert_dashboard_store(engine)
-    add_user(engine, "olive", "oversight", "correct horse battery", actor="test")
+    url, engine = _store_with_olive(tmp_path / "locked.db")
     at = open_page("", None, url=url)
     at.text_input[0].input("olive")
     for _ in range(MAX_FAILED_SIGN_INS):
