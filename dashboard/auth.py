@@ -15,7 +15,8 @@ After ``MAX_FAILED_SIGN_INS`` refused attempts at one user name within
 ``SIGN_IN_LOCKOUT`` (counted from that log, so every dashboard process sees the same
 count), further attempts at that name are refused without checking the password until
 the oldest of those failures is ``SIGN_IN_LOCKOUT`` old. Unknown names are locked the
-same way, so the lock does not tell whether a name exists.
+same way, so the lock does not tell whether a name exists. An administrator may lift a
+user's lock early (``unlock_user``): refusals before that moment no longer count.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class User:
     role: str
     active: bool
     created_at: datetime | None = None
+    #: When the sign-in lock lifts (UTC), or None when the user may sign in now.
+    locked_until: datetime | None = None
 
 
 def may_view(role: str | None, page: str) -> bool:
@@ -148,14 +151,23 @@ def add_user(engine: Engine, username: str, role: str, password: str, *, actor: 
 
 
 def list_users(engine: Engine) -> list[User]:
-    """Every user, active or disabled, by name."""
+    """Every user, active or disabled, by name, with when their sign-in lock lifts."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(
                 users_t.c.username, users_t.c.role, users_t.c.active, users_t.c.created_at
             ).order_by(users_t.c.username)
         ).all()
-    return [User(r.username, r.role, bool(r.active), r.created_at) for r in rows]
+        return [
+            User(
+                r.username,
+                r.role,
+                bool(r.active),
+                r.created_at,
+                _locked_until(conn, r.username[:128]),
+            )
+            for r in rows
+        ]
 
 
 def _set(engine: Engine, username: str, values: dict, *, actor: str, action: str) -> None:
@@ -176,6 +188,21 @@ def disable_user(engine: Engine, username: str, *, actor: str) -> None:
 def enable_user(engine: Engine, username: str, *, actor: str) -> None:
     """Allow a disabled user to sign in again."""
     _set(engine, username, {"active": True}, actor=actor, action="user_enabled")
+
+
+def unlock_user(engine: Engine, username: str, *, actor: str) -> None:
+    """Lift ``username``'s sign-in lock now: refusals before this moment stop counting.
+
+    Only for a stored user (an unknown name's lock protects nobody). Recorded in the
+    audit log as ``user_unlocked``, whether or not the name was locked.
+    """
+    _set(
+        engine,
+        username,
+        {"sign_in_unlocked_at": utcnow()},
+        actor=actor,
+        action="user_unlocked",
+    )
 
 
 def set_password(engine: Engine, username: str, password: str, *, actor: str) -> None:
@@ -245,9 +272,15 @@ def _locked_until(conn: Connection, actor: str) -> datetime | None:
     """When ``actor``'s lock lifts, or None if it may try now.
 
     Counts the refusals, other than refusals because of the lock itself, since the
-    later of ``SIGN_IN_LOCKOUT`` ago and the name's last successful sign-in.
+    latest of ``SIGN_IN_LOCKOUT`` ago, the name's last successful sign-in and the last
+    time an administrator unlocked it.
     """
     since = utcnow() - SIGN_IN_LOCKOUT
+    unlocked = conn.execute(
+        select(users_t.c.sign_in_unlocked_at).where(users_t.c.username == actor)
+    ).scalar()
+    if unlocked is not None and unlocked > since:
+        since = unlocked
     attempts = conn.execute(
         select(audit_t.c.at, audit_t.c.action, audit_t.c.detail)
         .where(

@@ -239,6 +239,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When an administrator last lifted the sign-in lock (``beaconport users unlock``).
+    sign_in_unlocked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class ColumnSegment(Base):

@@ -78,6 +78,7 @@ def test_password_is_never_an_argument(db: str) -> None:
         (["users", "add", "bob", "--role", "chief", "--password-stdin"], PASSWORD, "unknown role"),
         (["users", "add", "bob", "--role", "admin", "--password-stdin"], "short\n", "at least 12"),
         (["users", "disable", "nobody"], None, "no user named"),
+        (["users", "unlock", "nobody"], None, "no user named"),
     ],
 )
 def test_errors_are_one_line_with_status_2(
@@ -87,6 +88,26 @@ def test_errors_are_one_line_with_status_2(
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_unlock_lifts_a_sign_in_lock_that_list_shows(db: str) -> None:
+    from dashboard.auth import MAX_FAILED_SIGN_INS, verify_password
+    from metrics.store import make_engine
+
+    run(db, "users", "add", "alice", "--role", "oversight", "--password-stdin", stdin=PASSWORD)
+    engine = make_engine(db)
+    for _ in range(MAX_FAILED_SIGN_INS):
+        verify_password(engine, "alice", "not the password at all")
+    locked = json.loads(run(db, "users", "list", "--json").stdout)["locked_until"]
+    assert locked is not None
+    assert "sign-in locked until" in run(db, "users", "list").stdout
+
+    result = run(db, "users", "unlock", "alice")
+    assert (result.exit_code, result.stdout) == (0, "unlocked alice\n")
+    assert json.loads(run(db, "users", "list", "--json").stdout)["locked_until"] is None
+    assert "locked" not in run(db, "users", "list").stdout
+    assert verify_password(engine, "alice", PASSWORD) is not None
+    engine.dispose()
 
 
 def test_demo_refused_unless_store_is_synthetic(db: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from dashboard import auth
-from metrics.store import audit_t, transaction
+from metrics.store import audit_t, transaction, users_t, utcnow
 
 PASSWORD = "correct horse battery"
 WRONG = "not the password at all"
@@ -128,3 +128,62 @@ def test_unknown_names_lock_the_same_way(alice: Engine) -> None:
     assert [reason for _, reason in _refusals(alice, "mallory")] == ["unknown_user"] * 5 + [
         "locked"
     ]
+
+
+def _actions(engine: Engine, action: str) -> list[tuple[str, dict]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_t.c.actor, audit_t.c.detail)
+            .where(audit_t.c.action == action)
+            .order_by(audit_t.c.id)
+        ).all()
+    return [(r.actor, r.detail) for r in rows]
+
+
+def test_an_administrator_can_lift_the_lock_early(alice: Engine) -> None:
+    _fail(alice, "alice", 5)
+    with pytest.raises(auth.SignInLocked):
+        auth.verify_password(alice, "alice", PASSWORD)
+    auth.unlock_user(alice, "alice", actor="cli:admin")
+    assert auth.verify_password(alice, "alice", PASSWORD) == auth.User("alice", "oversight", True)
+    # Who lifted it, and for whom, is in the audit log like any other change to a user.
+    assert _actions(alice, "user_unlocked") == [("cli:admin", {"username": "alice"})]
+
+
+def test_refusals_after_an_unlock_count_afresh(alice: Engine) -> None:
+    _fail(alice, "alice", 5)
+    auth.unlock_user(alice, "alice", actor="cli:admin")
+    _fail(alice, "alice", 4)  # nine refusals in the window, four since the unlock
+    assert auth.verify_password(alice, "alice", PASSWORD) is not None
+    _fail(alice, "alice", 5)
+    with pytest.raises(auth.SignInLocked):
+        auth.verify_password(alice, "alice", PASSWORD)
+
+
+def test_an_unlock_long_ago_does_not_shorten_the_window(alice: Engine) -> None:
+    auth.unlock_user(alice, "alice", actor="cli:admin")
+    with transaction(alice) as conn:  # the unlock was an hour ago
+        conn.execute(
+            update(users_t)
+            .where(users_t.c.username == "alice")
+            .values(sign_in_unlocked_at=utcnow() - timedelta(hours=1))
+        )
+    _fail(alice, "alice", 5)
+    with pytest.raises(auth.SignInLocked):
+        auth.verify_password(alice, "alice", PASSWORD)
+
+
+def test_unlocking_an_unknown_name_is_refused(alice: Engine) -> None:
+    with pytest.raises(auth.UserError, match="no user named 'mallory'"):
+        auth.unlock_user(alice, "mallory", actor="cli:admin")
+    assert _actions(alice, "user_unlocked") == []
+
+
+def test_the_user_list_says_who_is_locked_and_until_when(alice: Engine) -> None:
+    auth.add_user(alice, "bob", "programme", PASSWORD, actor="test")
+    _fail(alice, "alice", 5)
+    oldest = _refusals(alice, "alice")[0][0]
+    listed = {u.username: u.locked_until for u in auth.list_users(alice)}
+    assert listed == {"alice": oldest + timedelta(minutes=15), "bob": None}
+    auth.unlock_user(alice, "alice", actor="cli:admin")
+    assert [u.locked_until for u in auth.list_users(alice)] == [None, None]
