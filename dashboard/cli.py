@@ -63,6 +63,40 @@ def get_engine(db: str | None = None):
         fail(f"cannot open database {_redact(url)}: {first}")
 
 
+class StageDisplay:
+    """A spinner on standard error naming the stage a long command is at, with the time
+    taken so far; shown only on a terminal and unless ``--quiet`` (rich)."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=quiet or not console.is_terminal,
+            transient=True,
+        )
+        self._task = self._progress.add_task("starting", total=None)
+
+    def __call__(self, stage: str) -> None:
+        self._progress.update(self._task, description=stage)
+
+    def __enter__(self) -> StageDisplay:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._progress.stop()
+
+    def stop(self) -> None:
+        """Take the display down (before printing an error line)."""
+        self._progress.stop()
+
+
 def _redact(url: str) -> str:
     """The URL with any password replaced, for messages."""
     from sqlalchemy.engine import make_url

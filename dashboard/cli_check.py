@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from dashboard.cli import app, fail, get_engine
+from dashboard.cli import StageDisplay, app, fail, get_engine
 from data_checks.errors import BeaconportError
 
 
@@ -21,6 +21,7 @@ def check(
         metavar="DIR",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     stale_days: int | None = typer.Option(
         None,
         "--stale-days",
@@ -48,10 +49,12 @@ def check(
     if stale_days is not None:
         config = replace(config, stale_days=stale_days)
     engine = get_engine()
-    try:
-        run = run_checks(engine, config=config, docs_dir=docs)
-    except (BeaconportError, OSError) as exc:
-        fail(str(exc))
+    with StageDisplay(quiet) as show:
+        try:
+            run = run_checks(engine, config=config, docs_dir=docs, progress=show)
+        except (BeaconportError, OSError) as exc:
+            show.stop()
+            fail(str(exc))
     if as_json:
         typer.echo(json.dumps(run.summary()))
     else:

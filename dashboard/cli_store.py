@@ -12,7 +12,9 @@ import json
 
 import typer
 
-from dashboard.cli import app, fail, get_engine
+from dashboard.cli import StageDisplay, app, fail, get_engine
+
+QUIET_OPT = typer.Option(False, "--quiet", "-q", help="No progress display.")
 
 store_app = typer.Typer(
     help="Check or rebuild the store's columnar copy of what the figures read.",
@@ -24,11 +26,14 @@ app.add_typer(store_app, name="store")
 @store_app.command("verify")
 def verify(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+    quiet: bool = QUIET_OPT,
 ) -> None:
     """Compare the columnar copy with the rows; exit 1 if they differ."""
     from metrics import snapshot
 
-    with get_engine().connect() as conn:
+    engine = get_engine()
+    with StageDisplay(quiet) as show, engine.connect() as conn:
+        show("comparing the columnar copy with the rows")
         problems = snapshot.differences(conn)
     if as_json:
         typer.echo(json.dumps({"matches": not problems, "problems": problems}))
@@ -41,7 +46,7 @@ def verify(
 
 
 @store_app.command("rebuild-snapshot")
-def rebuild_snapshot() -> None:
+def rebuild_snapshot(quiet: bool = QUIET_OPT) -> None:
     """Write the columnar copy afresh from the rows (one transaction)."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -50,7 +55,8 @@ def rebuild_snapshot() -> None:
 
     engine = get_engine()
     try:
-        with transaction(engine) as conn:
+        with StageDisplay(quiet) as show, transaction(engine) as conn:
+            show("writing the columnar copy from the rows")
             tables = snapshot.rebuild(conn)
             audit(conn, "cli", "rebuilt_snapshot", referrals=tables.referrals.height)
     except SQLAlchemyError as exc:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -946,16 +947,21 @@ def run_checks(
     docs_dir: Path | str | None = None,
     actor: str = "cli",
     record: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> CheckRun:
     """Run every stored-data check; store the run (unless ``record`` is false) and return it.
 
     ``today`` judges "not after today" (default: the real today); staleness is judged
     against the latest date in the store. ``docs_dir`` also builds Great Expectations
     Data Docs there (open ``index.html``; offline, it shows without its styling).
+    ``progress`` is told each stage as it starts ("reading the store", "checking
+    referrals (1,273 rows)", ...), for a display of long runs.
     """
+    step = progress or (lambda _stage: None)
     today = today or date.today()
     config = config or load_quality_config()
     started = utcnow()
+    step("reading the store")
     prepared = stored_frames(engine, config, criteria)
     catalogue = check_catalogue(today, config)
     docs = Path(docs_dir) if docs_dir else None
@@ -969,15 +975,18 @@ def run_checks(
         if frame.height == 0:
             results += [_empty_result(c) for c in checks]
             continue
+        step(f"checking {name.replace('_', ' ')} ({frame.height:,} rows)")
         validation = _validate(name, frame, checks, docs is not None)
         results += _results_of(frame, checks, validation)
     order = {c.code: i for i, c in enumerate(catalogue)}
     results.sort(key=lambda r: order[r.check.code])
     run = CheckRun(None, today, prepared.as_at, results, config=config)
     if docs:
+        step("building Data Docs")
         gx_context().build_data_docs(site_names=[DOCS_SITE])
         run.docs_index = docs / "index.html"
     if record:
+        step("recording the run")
         run.run_id = record_run(engine, run, started, actor)
     return run
 

@@ -235,3 +235,28 @@ def test_clean_seeded_store_has_no_critical_failure(sqlite_url, tmp_path):
     run = run_checks(engine, today=TODAY, config=CONFIG)
     assert run.failed("critical") == []
     assert run.success
+
+
+def test_progress_is_told_each_stage_in_order(engine, tmp_path):
+    build_store(engine, tmp_path)
+    stages: list[str] = []
+    run_checks(engine, today=TODAY, config=CONFIG, progress=stages.append)
+    # build_store loads 5 referrals and 9 events; the quarantine is empty, so not checked.
+    assert stages[:3] == [
+        "reading the store",
+        "checking referrals (5 rows)",
+        "checking events (9 rows)",
+    ]
+    assert stages[-1] == "recording the run"
+    assert not any("quarantine" in s for s in stages)
+
+    stages.clear()
+    run_checks(
+        engine,
+        today=TODAY,
+        config=CONFIG,
+        progress=stages.append,
+        record=False,
+        docs_dir=tmp_path / "docs",
+    )
+    assert stages[-1] == "building Data Docs"

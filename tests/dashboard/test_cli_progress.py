@@ -1,0 +1,85 @@
+"""Long commands show what they are doing on a terminal, and only there.
+
+Each command runs as a real process in a pseudo-terminal (the standard library's
+``pty``), so the display is judged as a person at a terminal would see it: rich draws
+it only when standard error is a terminal, and ``--quiet`` turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.data_checks.helpers import REFERRAL_COLUMNS, referral, write_csv
+
+pytestmark = [pytest.mark.sqlite, pytest.mark.slow]
+
+BEACONPORT = Path(sys.executable).with_name("beaconport")
+
+
+def in_terminal(*args: str) -> tuple[int, str]:
+    """Run ``beaconport *args`` with a pseudo-terminal for its standard streams."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    proc = subprocess.Popen(
+        [str(BEACONPORT), *args], stdin=follower, stdout=follower, stderr=follower, env=env
+    )
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    return proc.wait(timeout=120), out.decode("utf-8", errors="replace")
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """A store with two referrals, and the file they came from (loaded once)."""
+    tmp_path = tmp_path_factory.mktemp("progress")
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    rows = [referral(force_referral_id="K-1"), referral(force_referral_id="K-2")]
+    path = write_csv(tmp_path / "returns.csv", rows, REFERRAL_COLUMNS)
+    code, out = in_terminal("--db", db, "ingest", "referrals", str(path))
+    assert code == 0, out
+    # The file's name and stage were on the screen while it loaded; then its result.
+    assert "returns.csv: reading" in out or "returns.csv: storing" in out
+    assert "loaded 2 of 2 rows" in out
+    return db, path
+
+
+def test_check_names_its_stages_on_a_terminal(loaded: tuple[str, Path]) -> None:
+    db, _ = loaded
+    code, out = in_terminal("--db", db, "check")
+    assert code == 0, out
+    # Checking the referrals includes importing Great Expectations: seconds, always drawn.
+    assert "checking referrals (2 rows)" in out
+    assert "checked the store" in out
+
+
+def test_quiet_shows_no_display(loaded: tuple[str, Path]) -> None:
+    db, _ = loaded
+    code, out = in_terminal("--db", db, "check", "--quiet")
+    assert code == 0, out
+    assert "checking referrals" not in out
+    assert "checked the store" in out
+
+
+def test_no_display_when_standard_error_is_not_a_terminal(loaded: tuple[str, Path]) -> None:
+    db, _ = loaded
+    done = subprocess.run(
+        [str(BEACONPORT), "--db", db, "store", "verify"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert done.stderr == ""
+    assert done.stdout == "The columnar copy matches the rows.\n"
