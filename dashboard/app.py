@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -31,7 +32,9 @@ import streamlit as st  # noqa: E402
 from dashboard import session  # noqa: E402
 from dashboard.auth import (  # noqa: E402
     ROLES,
+    SESSION_LIFETIME,
     SignInLocked,
+    current_role,
     may_switch_off_disclosure,
     record_sign_out,
     verify_password,
@@ -55,13 +58,15 @@ ROLE_LABELS = {
 }
 
 
-def sign_in_gate() -> None:
+def sign_in_gate(notice: str | None = None) -> None:
     """The sign-in form; stops the run until someone signs in."""
     st.title("Beaconport")
     st.write(
         "Oversight analytics for the national review of group-based child sexual "
         "exploitation cases closed with no further action."
     )
+    if notice:
+        st.info(notice)
     with st.form("sign-in", enter_to_submit=True):
         username = st.text_input("User name", autocomplete="username")
         password = st.text_input("Password", type="password", autocomplete="current-password")
@@ -81,6 +86,7 @@ def sign_in_gate() -> None:
         else:
             st.session_state[session.USER_KEY] = user.username
             st.session_state[session.ROLE_KEY] = user.role
+            st.session_state[session.SIGNED_IN_AT_KEY] = time.time()
             st.rerun()
     st.stop()
 
@@ -111,8 +117,34 @@ def sign_out() -> None:
             record_sign_out(session.get_engine(session.db_url()), user)
         except Exception:  # the sign-out must work even if the audit write fails
             log.exception("could not record sign-out of %s", user)
-    for key in (session.USER_KEY, session.ROLE_KEY, session.CONTEXT_KEY):
+    for key in (
+        session.USER_KEY,
+        session.ROLE_KEY,
+        session.CONTEXT_KEY,
+        session.SIGNED_IN_AT_KEY,
+        session.DISCLOSURE_OFF_KEY,
+    ):
         st.session_state.pop(key, None)
+
+
+def recheck_account(engine) -> str | None:
+    """Sign the session out, and say why, when its account was disabled or its time is up;
+    follow a change of role. Runs on every page view, before anything else is drawn."""
+    user = st.session_state.get(session.USER_KEY)
+    signed_in_at = st.session_state.get(session.SIGNED_IN_AT_KEY, 0.0)
+    if time.time() - signed_in_at > SESSION_LIFETIME.total_seconds():
+        sign_out()
+        return "Your session has ended. Please sign in again."
+    role = current_role(engine, user)
+    if role is None:
+        sign_out()
+        return "Your account is no longer active. Ask an administrator."
+    if role != st.session_state.get(session.ROLE_KEY):
+        st.session_state[session.ROLE_KEY] = role
+        st.session_state.pop(session.CONTEXT_KEY, None)
+        if not may_switch_off_disclosure(role):
+            st.session_state.pop(session.DISCLOSURE_OFF_KEY, None)
+    return None
 
 
 def account_box(role: str, demo: bool) -> None:
@@ -160,6 +192,8 @@ def main() -> None:
         demo_gate(base.origin)
     elif not st.session_state.get(session.ROLE_KEY):
         sign_in_gate()
+    elif notice := recheck_account(base.engine):
+        sign_in_gate(notice)
     role = st.session_state[session.ROLE_KEY]
     page = st.navigation(navigation_pages(role), position="sidebar")
     account_box(role, base.demo)

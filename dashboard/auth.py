@@ -55,6 +55,8 @@ MIN_PASSWORD_LENGTH = 12
 #: Refused sign-ins at one user name, within ``SIGN_IN_LOCKOUT``, that lock the name.
 MAX_FAILED_SIGN_INS = 5
 SIGN_IN_LOCKOUT = timedelta(minutes=15)
+#: How long a dashboard session stays signed in (a working day), however active.
+SESSION_LIFETIME = timedelta(hours=10)
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 
 _hasher = PasswordHasher()
@@ -266,6 +268,21 @@ def verify_password(engine: Engine, username: str, password: str) -> User | None
     if outcome != "ok":
         return None
     return User(username, row.role, True)
+
+
+def current_role(engine: Engine, username: str) -> str | None:
+    """The stored role of ``username`` if the account is still active, else None.
+
+    The dashboard asks on every page view, so disabling an account or changing its role
+    takes effect in sessions already signed in, at their next click.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(users_t.c.role, users_t.c.active).where(users_t.c.username == username)
+        ).first()
+    if row is None or not row.active:
+        return None
+    return row.role
 
 
 def _locked_until(conn: Connection, actor: str) -> datetime | None:

@@ -24,6 +24,7 @@ USER_KEY = "bp_user"
 ROLE_KEY = "bp_role"
 CONTEXT_KEY = "bp_context"
 DISCLOSURE_OFF_KEY = "bp_disclosure_off"
+SIGNED_IN_AT_KEY = "bp_signed_in_at"
 
 
 @dataclass(frozen=True)

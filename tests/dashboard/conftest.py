@@ -3,6 +3,7 @@ AppTest of the dashboard signed in with a role."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -104,6 +105,33 @@ def page_failures(at: AppTest) -> list[str]:
     return found
 
 
+def signed_in_user(url: str, role: str) -> str:
+    """The name of a real, active account with ``role`` in the store at ``url`` (added
+    the first time): the dashboard checks the account on every page view."""
+    from sqlalchemy import select
+
+    from dashboard.auth import add_user
+    from metrics.store import users_t
+
+    username = f"tester-{role}"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            known = conn.execute(select(users_t.c.id).where(users_t.c.username == username)).first()
+        if known is None:
+            add_user(engine, username, role, "a long test password", actor="test")
+    finally:
+        engine.dispose()
+    return username
+
+
+def sign_in_session(at: AppTest, url: str, role: str) -> None:
+    """Put ``at``'s session where a real sign-in as ``role`` would leave it."""
+    at.session_state[session.USER_KEY] = signed_in_user(url, role)
+    at.session_state[session.ROLE_KEY] = role
+    at.session_state[session.SIGNED_IN_AT_KEY] = time.time()
+
+
 @pytest.fixture
 def open_page(
     monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str
@@ -127,8 +155,7 @@ def open_page(
         monkeypatch.setenv("BEACONPORT_DB_URL", url or synthetic_store_url)
         at = AppTest.from_file(str(APP), default_timeout=30)
         if role:
-            at.session_state[session.USER_KEY] = "tester"
-            at.session_state[session.ROLE_KEY] = role
+            sign_in_session(at, url or synthetic_store_url, role)
         if disclosure_off:
             at.session_state[session.DISCLOSURE_OFF_KEY] = True
         for key, value in (query or {}).items():

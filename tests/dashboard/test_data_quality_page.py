@@ -169,7 +169,7 @@ def test_run_the_checks_now(
         actors = conn.execute(
             select(audit_t.c.actor).where(audit_t.c.action == "quality_check")
         ).all()
-    assert [a for (a,) in actors] == ["tester"]
+    assert [a for (a,) in actors] == ["tester-steward"]
 
     shown_runs = _table(at, "run_id", "started_at")
     assert shown_runs["run_id"].to_list() == runs["run_id"].to_list()

@@ -156,6 +156,71 @@ def test_sign_in_form_says_when_a_locked_name_may_try_again(open_page: OpenPage,
     assert "bp_role" not in at.session_state
 
 
+def _signed_in_as_olive(open_page: OpenPage, url: str) -> AppTest:
+    at = open_page("", None, url=url)
+    at.text_input[0].input("olive")
+    at.text_input[1].input("correct horse battery")
+    at.button[0].click().run()
+    assert at.title[0].value == "Progress of the review"
+    return at
+
+
+def test_disabling_an_account_signs_its_open_session_out(open_page: OpenPage, tmp_path) -> None:
+    from dashboard.auth import disable_user
+
+    url, engine = _store_with_olive(tmp_path / "disabled.db")
+    at = _signed_in_as_olive(open_page, url)
+    disable_user(engine, "olive", actor="test")
+    at.switch_page("views/referrals.py").run()
+    _no_exception(at)
+    assert [str(i.value) for i in at.info] == [
+        "Your account is no longer active. Ask an administrator."
+    ]
+    assert not at.metric and not at.dataframe
+    assert "bp_role" not in at.session_state and "bp_user" not in at.session_state
+
+
+def test_a_changed_role_takes_effect_at_the_next_click(open_page: OpenPage, tmp_path) -> None:
+    from sqlalchemy import update
+
+    from metrics.store import transaction, users_t
+
+    url, engine = _store_with_olive(tmp_path / "role.db")
+    with transaction(engine) as conn:
+        conn.execute(update(users_t).where(users_t.c.username == "olive").values(role="steward"))
+    at = _signed_in_as_olive(open_page, url)
+    assert at.session_state["bp_role"] == "steward"
+    at.toggle[0].set_value(True).run()  # a steward switches control off ...
+    from dashboard.components.banners import DISCLOSURE_OFF
+
+    assert DISCLOSURE_OFF in [str(e.value) for e in at.error]
+    with transaction(engine) as conn:
+        conn.execute(update(users_t).where(users_t.c.username == "olive").values(role="oversight"))
+    at.switch_page("views/offences.py").run()
+    # ... and, made an oversight viewer, is back under control, without the switch.
+    assert at.session_state["bp_role"] == "oversight"
+    assert not at.toggle
+    assert DISCLOSURE_OFF not in [str(e.value) for e in at.error]
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("views/data_quality.py")
+
+
+def test_a_session_ends_after_its_lifetime(open_page: OpenPage, tmp_path) -> None:
+    from dashboard.auth import SESSION_LIFETIME
+    from dashboard.session import SIGNED_IN_AT_KEY
+
+    url, _engine = _store_with_olive(tmp_path / "lifetime.db")
+    at = _signed_in_as_olive(open_page, url)
+    started = at.session_state[SIGNED_IN_AT_KEY]
+    at.session_state[SIGNED_IN_AT_KEY] = started - SESSION_LIFETIME.total_seconds() + 60
+    at.run()  # a minute before the end: still signed in
+    assert at.title[0].value == "Progress of the review"
+    at.session_state[SIGNED_IN_AT_KEY] = started - SESSION_LIFETIME.total_seconds() - 1
+    at.run()
+    assert [str(i.value) for i in at.info] == ["Your session has ended. Please sign in again."]
+    assert not at.metric
+
+
 def _frames(url: str):
     return load_store(make_engine(url))
 
