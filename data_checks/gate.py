@@ -652,7 +652,11 @@ def _quarantine(
         how="left",
     )
     known_forces = set(reference.lookups().force_names)
-    raw_cols = [c for c in raw.columns if c not in ("pos", ROW)]
+    # The contract's columns as received, under their headers. Values in columns the
+    # contract does not name are not kept (only their names, in the submission record):
+    # a force that adds, say, a victim's name must not have it stored here.
+    received = set(table.columns.values())
+    raw_cols = [c for c in raw.columns if c in received]
     records = []
     for r in rows.iter_rows(named=True):
         why = [

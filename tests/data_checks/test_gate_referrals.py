@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -227,6 +228,30 @@ def test_column_names_match_loosely_and_unknown_columns_are_listed(engine, tmp_p
     with engine.connect() as conn:
         ignored = conn.execute(select(store.submissions_t.c.ignored_columns)).scalar_one()
     assert ignored == ["Notes"]
+
+
+def test_a_quarantined_row_keeps_no_value_of_an_ignored_column(engine, tmp_path):
+    """Only the contract's cells of a quarantined row are kept: a column the contract does
+    not name (here a victim's name, which a force should never send) is kept as a name
+    in the submission record, its values nowhere in the store."""
+    good = referral(force_referral_id="K-1")
+    bad = referral(force_referral_id="K-2", nfa_date="31/02/2020")
+    header = [*REFERRAL_COLUMNS, "Victim name"]
+    path = tmp_path / "pd.csv"
+    lines = [",".join(header)]
+    lines += [",".join([*row.values(), name]) for row, name in ((good, "Ann Ex"), (bad, "Jo Ex"))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = load(engine, path)
+    assert (r.rows_loaded, r.rows_quarantined, r.ignored_columns) == (1, 1, ["Victim name"])
+    with engine.connect() as conn:
+        raw = conn.execute(select(store.quarantine_t.c.raw)).scalar_one()
+    assert raw == bad  # the contract's cells, whole and as received; nothing else
+    engine.dispose()
+    if engine.dialect.name == "sqlite":  # not in any table, index or page of the file
+        data = Path(engine.url.database).read_bytes()
+        wal = Path(engine.url.database + "-wal")
+        data += wal.read_bytes() if wal.exists() else b""
+        assert b"Jo Ex" not in data and b"Ann Ex" not in data
 
 
 def test_blank_lines_are_not_rows_and_row_numbers_stay_true(engine, tmp_path):
