@@ -971,8 +971,15 @@ def _store_events(
         return
     now = utcnow()
     key = ["referral_id", "event", "event_date", "detail"]
-    # Exact repeats (of a stored event, or of an earlier row of this file) count as loaded.
-    seen = stored.select(key).with_columns(pl.lit(True).alias("_stored"))
+    # Exact repeats count as loaded and change nothing: of a stored event, of an earlier
+    # row of this file, or of a decision since corrected (kept in event_history), so that
+    # a case system sending its whole history again does not bring a corrected decision
+    # back as the current one.
+    seen = (
+        pl.concat([stored.select(key), _corrected_decisions(conn, candidates)])
+        .with_columns(pl.lit(True).alias("_stored"))
+        .unique(key)
+    )
     cand = candidates.sort("event_date", ROW).join(seen, on=key, how="left", nulls_equal=True)
     cand = cand.with_columns(
         (
@@ -1013,6 +1020,29 @@ def _store_events(
             .select(REPAIR_COLUMN, pl.lit(None, dtype=pl.Int64).alias("id"))
         )
         _close_quarantine_by_repair(conn, sid, pl.concat([linked, repeats]), "event", result)
+
+
+def _corrected_decisions(conn: Connection, candidates: pl.DataFrame) -> pl.DataFrame:
+    """(referral_id, event, event_date, detail) of every corrected decision stored in
+    ``event_history``, when ``candidates`` hold any decision (else none are read)."""
+    schema = {
+        "referral_id": pl.Int64,
+        "event": pl.String,
+        "event_date": pl.Date,
+        "detail": pl.String,
+    }
+    if not (candidates["event"] == "assessment_completed").any():
+        return pl.DataFrame(schema=schema)
+    return store.read_frame(
+        conn,
+        select(
+            event_history_t.c.referral_id,
+            event_history_t.c.event,
+            event_history_t.c.event_date,
+            event_history_t.c.detail,
+        ),
+        schema,
+    )
 
 
 def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int = 50_000) -> None:

@@ -304,3 +304,50 @@ def test_a_later_assessment_completed_corrects_the_decision_and_keeps_history(
     assert k2 == [("K-2", "assessment_completed", "2025-08-12", "adopted_by_nca")]
     ev = store.read_events(two_referrals)
     assert ev.filter(pl.col("event") == "assessment_completed").height == 2  # one per referral
+
+
+def _history(engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        hist = conn.execute(select(store.event_history_t).order_by("id")).mappings().all()
+    return [(h["detail"], h["event_date"].isoformat()) for h in hist]
+
+
+def test_a_corrected_decision_sent_again_stays_corrected(two_referrals, tmp_path):
+    """A case system that sends its whole history again sends the corrected decision
+    too: an exact repeat of it changes nothing (as of any stored event)."""
+    started = event("K-1", "assessment_started", "2025-08-05")
+    first = event("K-1", "assessment_completed", "2025-08-10", "nfa_upheld")
+    fix = event("K-1", "assessment_completed", "2025-08-12", "passed_back_to_force")
+    load(two_referrals, write_csv(tmp_path / "e1.csv", [started, first], EVENT_COLUMNS))
+    load(two_referrals, write_csv(tmp_path / "e2.csv", [fix], EVENT_COLUMNS))
+    expected = [
+        ("K-1", "assessment_completed", "2025-08-12", "passed_back_to_force"),
+        ("K-1", "assessment_started", "2025-08-05", None),
+    ]
+    assert stored_events(two_referrals) == expected
+    assert _history(two_referrals) == [("nfa_upheld", "2025-08-10")]
+
+    # The cumulative resend: both decisions and the start, all exact repeats ...
+    cumulative = [started, first, fix]
+    r = load(two_referrals, write_csv(tmp_path / "e3.csv", cumulative, EVENT_COLUMNS))
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_repeated) == (3, 3, 0, 3)
+    # ... and the old decision alone: nothing changes either time.
+    r = load(two_referrals, write_csv(tmp_path / "e4.csv", [first], EVENT_COLUMNS))
+    assert (r.rows_loaded, r.rows_repeated) == (1, 1)
+    assert stored_events(two_referrals) == expected
+    assert _history(two_referrals) == [("nfa_upheld", "2025-08-10")]
+
+    # A decision not sent before is still a correction, whatever its date.
+    again = event("K-1", "assessment_completed", "2025-08-11", "nfa_upheld")
+    r = load(two_referrals, write_csv(tmp_path / "e5.csv", [again], EVENT_COLUMNS))
+    assert (r.rows_loaded, r.rows_repeated) == (1, 0)
+    assert stored_events(two_referrals)[0] == (
+        "K-1",
+        "assessment_completed",
+        "2025-08-11",
+        "nfa_upheld",
+    )
+    assert _history(two_referrals) == [
+        ("nfa_upheld", "2025-08-10"),
+        ("passed_back_to_force", "2025-08-12"),
+    ]
