@@ -10,16 +10,22 @@ rate or median built on a suppressed count becomes ``"withheld"``. One key is ad
 ``"disclosure_control": {"applied": true, "threshold": n}``, so a reader can tell the
 two forms apart. In detail:
 
-- ``eligible`` and ``ineligible`` are the parts of ``referrals``; the four ``decisions``
-  are the parts of ``eligible``: each group is suppressed together so that no hidden
-  part can be recovered from its total (and the total is hidden when it must be).
-- ``rape_referrals``, ``charged``, ``convicted``, ``misconduct_referrals``,
-  ``quarantined_rows`` and each learning theme stand alone (no published total they
-  are a part of; themes overlap) and get primary suppression only.
+- ``referrals``, ``eligible`` and ``ineligible`` and ``by_force``'s ``referrals`` and
+  ``eligible`` are one table: forces by eligible and ineligible (ineligible is each
+  force's referrals less its eligible ones, so it is protected though not printed per
+  force), with each force's referrals as row totals and the headline figures as its
+  column totals and grand total. It is protected as a whole, and the headline figures
+  printed are that table's totals, so no hidden count can be recovered by subtracting
+  across the headline and the forces.
+- ``rape_referrals`` and ``by_force``'s ``rape_referrals`` are a column and its total,
+  protected together in the same way.
+- The four ``decisions`` are the parts of ``eligible``, suppressed together (and one
+  more is withheld when ``eligible`` is hidden and the rest would add up to it).
+- ``charged``, ``convicted``, ``misconduct_referrals``, ``quarantined_rows`` and each
+  learning theme stand alone (no published total they are a part of; themes overlap)
+  and get primary suppression only.
 - ``forces_referring`` counts forces, not cases or people, and is shown as it is.
-- ``by_force``: ``referrals``, ``rape_referrals`` and ``eligible`` are columns whose
-  totals are published at the top of the report, so secondary suppression protects
-  each column; ``per_100k`` is withheld where the force's referral count is hidden.
+- ``per_100k`` is withheld where the force's referral count is hidden.
 - ``median_days_referral_to_decision`` is withheld when fewer than ``threshold``
   referrals have a decision.
 """
@@ -151,17 +157,50 @@ def suppress_report(report: dict[str, Any], *, threshold: int = 5, decided: int)
 
     cfg = DisclosureConfig(threshold)
     out = dict(report)
-    parts, total = suppress_parts(
-        {"eligible": report["eligible"], "ineligible": report["ineligible"]},
-        total=report["referrals"],
-        cfg=cfg,
+    # Eligible and ineligible split each force's referrals, and the headline publishes
+    # all three totals: one table, forces by (eligible, ineligible) with row totals (each
+    # force's referrals) and column totals (the headline figures), protected together.
+    # The headline figures are that table's totals, so they never undo its pattern.
+    forces = pl.DataFrame(
+        report["by_force"],
+        schema={
+            "force": pl.String,
+            "referrals": pl.Int64,
+            "rape_referrals": pl.Int64,
+            "eligible": pl.Int64,
+            "per_100k": pl.Float64,
+        },
     )
-    out["eligible"] = parts["eligible"].json_value
-    out["ineligible"] = parts["ineligible"].json_value
-    out["referrals"] = total.json_value if total else report["referrals"]
+    if forces.height == 0:  # nothing stored: one empty row, so the totals are zeros
+        forces = pl.DataFrame(
+            {"force": [""], "referrals": [0], "rape_referrals": [0], "eligible": [0]},
+            schema={k: v for k, v in forces.schema.items() if k != "per_100k"},
+        ).with_columns(pl.lit(None, dtype=pl.Float64).alias("per_100k"))
+    split = apply_disclosure_control(
+        forces.select(
+            "force",
+            "eligible",
+            (pl.col("referrals") - pl.col("eligible")).alias("ineligible"),
+            "referrals",
+            "per_100k",
+        ),
+        ["eligible", "ineligible"],
+        cfg=cfg,
+        totals="both",
+        total_column="referrals",
+        rate_columns={"per_100k": ["referrals"]},
+    )
+    # Rape referrals: a column whose total is the headline figure.
+    rape = apply_disclosure_control(
+        forces.select("force", "rape_referrals"), ["rape_referrals"], cfg=cfg, totals="column"
+    )
+    out["referrals"] = split.totals["referrals"].json_value
+    out["eligible"] = split.totals["eligible"].json_value
+    out["ineligible"] = split.totals["ineligible"].json_value
+    out["rape_referrals"] = rape.totals["rape_referrals"].json_value
     decisions, _ = suppress_parts(report["decisions"], total=report["eligible"], cfg=cfg)
     decision_values = {k: f.json_value for k, f in decisions.items()}
-    if parts["eligible"].value is None:
+    if split.totals["eligible"].value is None:
         # Eligible is hidden: if every non-zero decision were shown, their sum would
         # give it away, so withhold the smallest non-zero one as well.
         shown = {k: v for k, v in decision_values.items() if isinstance(v, int) and v > 0}
@@ -169,13 +208,7 @@ def suppress_report(report: dict[str, Any], *, threshold: int = 5, decided: int)
         if shown and not hidden_nonzero:
             decision_values[min(shown, key=lambda k: (shown[k], k))] = WITHHELD
     out["decisions"] = decision_values
-    for key in (
-        "rape_referrals",
-        "charged",
-        "convicted",
-        "misconduct_referrals",
-        "quarantined_rows",
-    ):
+    for key in ("charged", "convicted", "misconduct_referrals", "quarantined_rows"):
         out[key] = suppress_count(report[key], cfg)
     out["learning_themes"] = {
         k: suppress_count(v, cfg) for k, v in report["learning_themes"].items()
@@ -183,23 +216,15 @@ def suppress_report(report: dict[str, Any], *, threshold: int = 5, decided: int)
     if report["median_days_referral_to_decision"] is not None and cfg.is_primary(decided):
         out["median_days_referral_to_decision"] = WITHHELD
     if report["by_force"]:
-        table = pl.DataFrame(
-            report["by_force"],
-            schema={
-                "force": pl.String,
-                "referrals": pl.Int64,
-                "rape_referrals": pl.Int64,
-                "eligible": pl.Int64,
-                "per_100k": pl.Float64,
-            },
-        )
-        controlled = apply_disclosure_control(
-            table,
-            ["referrals", "rape_referrals", "eligible"],
-            cfg=cfg,
-            totals="column",
-            rate_columns={"per_100k": ["referrals"]},
-        )
-        out["by_force"] = controlled.to_records()
+        out["by_force"] = [
+            {
+                "force": s["force"],
+                "referrals": s["referrals"],
+                "rape_referrals": r["rape_referrals"],
+                "eligible": s["eligible"],
+                "per_100k": s["per_100k"],
+            }
+            for s, r in zip(split.to_records(), rape.to_records(), strict=True)
+        ]
     out["disclosure_control"] = {"applied": True, "threshold": threshold}
     return out
