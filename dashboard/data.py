@@ -190,6 +190,38 @@ def shown_sum(shown_values: pl.Series) -> str:
     return f"{int(shown_values.sum() or 0):,}"
 
 
+def certain_leader(table: pl.DataFrame, label: str, columns: Sequence[str]) -> object | None:
+    """The row whose total over ``columns`` is surely the largest, from the figures as
+    shown (``table`` holds them as text: numbers, ``<5``, ``withheld``); None when a
+    reader could not be sure, because a hidden figure might make another row larger.
+
+    A ``<5`` is 1 to 4, a ``withheld`` at least the threshold with no upper bound; a row
+    leads surely when its least possible total beats every other row's largest.
+    """
+    threshold = disclosure_config().threshold
+    bounds = []
+    for row in table.iter_rows(named=True):
+        low = high = 0.0
+        for c in columns:
+            shown = str(row[c] or "0").replace(",", "")
+            if shown.isdigit():
+                low += int(shown)
+                high += int(shown)
+            elif shown == WITHHELD:
+                low += threshold
+                high = float("inf")
+            else:  # "<5"
+                low += 1
+                high += threshold - 1
+        bounds.append((row[label], low, high))
+    if not bounds:
+        return None
+    leader = max(bounds, key=lambda b: b[1])
+    if all(leader[1] > high for name, _low, high in bounds if name != leader[0]):
+        return leader[0]
+    return None
+
+
 def is_exact(shown: str) -> bool:
     """Whether a figure as shown is its number (not ``<5`` or ``withheld``)."""
     return shown.replace(",", "").isdigit()

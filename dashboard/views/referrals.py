@@ -20,7 +20,7 @@ from dashboard.components.charts import (  # noqa: E402
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.data import ask, disclosure_config, frames, shown_table  # noqa: E402
+from dashboard.data import ask, certain_leader, frames, shown_table  # noqa: E402
 from metrics import reference, volumes  # noqa: E402
 
 on = context.disclosure_on
@@ -289,9 +289,6 @@ with tabs[3]:
         tplot = trend_shown.values.with_columns(
             trend_shown.table["referrals"].cast(pl.String).alias("shown")
         )
-        busiest = tplot.filter(pl.col("referrals").is_not_null()).sort(
-            ["referrals", "period_start"], descending=[True, False]
-        )
         fig = go.Figure(
             go.Bar(
                 x=tplot["period_start"],
@@ -307,21 +304,16 @@ with tabs[3]:
                 hovertemplate="%{x}: %{text}<extra></extra>",
             )
         )
-        # A busiest period is claimed only when no hidden one could be busier: a <5
-        # could be 4, a withheld figure could be anything.
-        beaten = busiest.height and (
-            "withheld" in tplot["shown"].to_list()
-            or (
-                tplot["referrals"].null_count()
-                and busiest["referrals"][0] < disclosure_config().threshold
+        # A busiest period is claimed only when no hidden one could be busier (nor a
+        # tie): a <5 could be 4, a withheld figure could be anything.
+        when = certain_leader(tplot, "period_start", ["shown"])
+        if when is not None:
+            value, shown = (
+                tplot.filter(pl.col("period_start") == when).select("referrals", "shown").row(0)
             )
-        )
-        if busiest.height and not beaten:
-            when = busiest["period_start"][0]
+            most = f"{value:,}" if value is not None else shown
             when_text = f"beginning {when:%d %b %Y}" if period == "Week" else f"{when:%B %Y}"
-            trend_title = (
-                f"Busiest {period.lower()}: {when_text}, with {busiest['referrals'][0]:,} referrals"
-            )
+            trend_title = f"Busiest {period.lower()}: {when_text}, with {most} referrals"
         else:
             trend_title = "Referrals over time"
         base_layout(
