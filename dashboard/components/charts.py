@@ -42,8 +42,8 @@ def base_layout(
     """Title stating the finding (wrapped), labelled axes, legend below, no chart junk."""
     legend_rows = 1 + len([t for t in fig.data if t.showlegend is not False]) // 3
     fig.update_layout(
-        # The page prints the title above the chart (where it wraps and is read out by
-        # screen readers); it stays in the figure for the full-screen view.
+        # The page prints this title above the chart (where it wraps and is read out by
+        # screen readers) and takes it out of the figure (figure_block.chart_with_table).
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         xaxis_title=x_title,
         yaxis_title=y_title,

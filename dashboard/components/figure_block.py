@@ -57,6 +57,13 @@ def export_buttons(table: pl.DataFrame, name: str, context: PageContext) -> None
         )
 
 
+#: Plotly's toolbar without lasso and box select, and without "Download plot as a png":
+#: that image would carry neither the title (printed above the chart, not in it) nor
+#: the SYNTHETIC or UNSUPPRESSED line every export carries. The table's CSV and Excel
+#: downloads beside each chart are the exports.
+CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "toImage"]}
+
+
 def chart_with_table(
     fig: go.Figure,
     table: pl.DataFrame,
@@ -82,7 +89,7 @@ def chart_with_table(
             fig.update_layout(title={"text": None}),
             width="stretch",
             key=f"chart-{slug(name)}",
-            config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
+            config=CHART_CONFIG,
         )
         if caption:
             st.caption(caption)

@@ -361,6 +361,23 @@ def test_every_table_beside_a_chart_has_plain_headers(open_page: OpenPage, page:
     assert seen, "no table was checked"
 
 
+@pytest.mark.parametrize("page", ["", "referrals", "offences", "outcomes", "learning"])
+def test_no_chart_offers_an_unlabelled_image_download(open_page: OpenPage, page: str) -> None:
+    """Plotly's "Download plot as a png" would export a chart with neither its title nor
+    the SYNTHETIC line: every chart's toolbar leaves it out."""
+    import json
+
+    at = open_page(page, "oversight")
+    seen = 0
+    for _label in every_tab(at, page):
+        for chart in at.get("plotly_chart"):
+            config = json.loads(chart.proto.config)
+            assert "toImage" in config["modeBarButtonsToRemove"]
+            assert config["displaylogo"] is False
+            seen += 1
+    assert seen, "no chart was checked"
+
+
 def test_oversight_sees_essex_as_less_than_5(open_page: OpenPage) -> None:
     at = open_page("referrals", "oversight")
     table = pl.from_pandas(at.dataframe[0].value)
