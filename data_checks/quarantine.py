@@ -279,23 +279,30 @@ def _read_csv_cells(path: Path) -> tuple[list[list[str]], str] | None:
     return list(csv.reader(io.StringIO(text, newline=""))), enc
 
 
-def _repair_ids(cells: list[list[str]]) -> list[int]:
+def _repair_ids(cells: list[list[str]]) -> tuple[list[int], int]:
+    """The ``quarantine_id`` values of the file's rows, and how many non-blank rows name
+    none (they load as ordinary new rows)."""
     if not cells:
-        return []
+        return [], 0
+    rows = [row for row in cells[1:] if any(c.strip() for c in row)]
     header = [h.strip().lower() for h in cells[0]]
     if REPAIR_COLUMN not in header:
-        return []
+        return [], len(rows)
     j = header.index(REPAIR_COLUMN)
     ids = []
-    for row in cells[1:]:
+    for row in rows:
         value = unneutralise(row[j].strip()) if j < len(row) else ""
         if value.isdigit():
             ids.append(int(value))
-    return ids
+    return ids, len(rows) - len(ids)
 
 
-def _check_targets(engine: Engine, ids: list[int], feed: str) -> tuple[bool, list[str]]:
-    """Whether every named row is synthetic, and warnings about rows that cannot be repaired."""
+def _check_targets(
+    engine: Engine, ids: list[int], feed: str, unnamed: int = 0
+) -> tuple[bool, list[str]]:
+    """Whether the file is synthetic (every row names a quarantined row from synthetic
+    data), and warnings about rows that cannot be repaired. A row naming none, or naming
+    a row that does not exist, is new data of unknown origin: the file is then real."""
     if not ids:
         return False, [f"no {REPAIR_COLUMN} values: rows load as ordinary new rows"]
     with engine.connect() as conn:
@@ -326,7 +333,11 @@ def _check_targets(engine: Engine, ids: list[int], feed: str) -> tuple[bool, lis
     closed = sorted(i for i, r in found.items() if r.status != "open")
     if closed:
         warnings.append(f"{len(closed)} row(s) name a quarantined row that is no longer open")
-    synthetic = bool(found) and all(r.synthetic for r in found.values())
+    if unnamed:
+        warnings.append(f"{unnamed} row(s) name no {REPAIR_COLUMN}: they load as ordinary new rows")
+    synthetic = (
+        bool(found) and not missing and not unnamed and all(r.synthetic for r in found.values())
+    )
     return synthetic, warnings
 
 
@@ -350,8 +361,9 @@ def repair_file(
 ) -> RepairResult:
     """Load a corrected export through the gate (``repair=True``), closing what it repairs.
 
-    ``synthetic`` marks the submission as synthetic; by default it is when every
-    quarantined row the file names came from synthetic data. Apostrophes that the
+    ``synthetic`` marks the submission as synthetic; by default it is when every row
+    of the file names a quarantined row that came from synthetic data (a row naming
+    none is new data, of unknown origin). Apostrophes that the
     export put before formula-like cells are removed first (the file is then loaded
     from a cleaned copy in a temporary folder, recorded under the steward's path).
     """
@@ -359,8 +371,8 @@ def repair_file(
         raise ValueError(f"unknown feed {feed!r}; expected one of {FEEDS}")
     path = Path(path)
     read = _read_csv_cells(path) if path.is_file() else None
-    ids = _repair_ids(read[0]) if read else []
-    auto_synthetic, warnings = _check_targets(engine, ids, feed) if read else (False, [])
+    ids, unnamed = _repair_ids(read[0]) if read else ([], 0)
+    auto_synthetic, warnings = _check_targets(engine, ids, feed, unnamed) if read else (False, [])
     with tempfile.TemporaryDirectory(prefix="beaconport-repair-") as tmp:
         source = path
         if read:
