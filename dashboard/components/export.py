@@ -1,7 +1,8 @@
 """CSV and Excel exports of a figure's table.
 
 Every export carries, before the table, a line saying ``SYNTHETIC DATA`` when the data
-are synthetic, and a warning when disclosure control was off. Text cells that a
+are synthetic (``SYNTHETIC DATA MIXED WITH REAL RETURNS`` when the store holds both),
+and a warning when disclosure control was off. Text cells that a
 spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return) get a leading apostrophe, so an opened export never computes
 anything. The frame given is exported as it is: the page passes the
@@ -17,6 +18,10 @@ from datetime import date, datetime
 import polars as pl
 
 SYNTHETIC_NOTICE = "SYNTHETIC DATA: made up for testing and demonstration; no real cases."
+MIXED_NOTICE = (
+    "SYNTHETIC DATA MIXED WITH REAL RETURNS: the store holds synthetic files as well as "
+    "real ones; no figure here can be used or quoted."
+)
 UNSUPPRESSED_NOTICE = (
     "UNSUPPRESSED: disclosure control was off; counts of 1 to 4 are shown. "
     "Do not share outside the review's data team."
@@ -33,10 +38,13 @@ def neutralise_formula(value: object) -> object:
     return value
 
 
-def export_notices(*, synthetic: bool, disclosure_on: bool) -> list[str]:
-    """The lines that precede the table in every export."""
+def export_notices(*, synthetic: bool, disclosure_on: bool, mixed: bool = False) -> list[str]:
+    """The lines that precede the table in every export (``mixed``: the store holds
+    synthetic and real files, which the synthetic line alone would deny)."""
     notices = []
-    if synthetic:
+    if mixed:
+        notices.append(MIXED_NOTICE)
+    elif synthetic:
         notices.append(SYNTHETIC_NOTICE)
     if not disclosure_on:
         notices.append(UNSUPPRESSED_NOTICE)
@@ -59,13 +67,15 @@ def export_rows(frame: pl.DataFrame) -> list[list[object]]:
     return [header] + [[_cell(v) for v in row] for row in frame.iter_rows()]
 
 
-def to_csv_bytes(frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool) -> bytes:
+def to_csv_bytes(
+    frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool, mixed: bool = False
+) -> bytes:
     """The table as CSV (UTF-8 with a byte-order mark, so spreadsheets read it right)."""
     import csv
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for notice in export_notices(synthetic=synthetic, disclosure_on=disclosure_on):
+    for notice in export_notices(synthetic=synthetic, disclosure_on=disclosure_on, mixed=mixed):
         writer.writerow([notice])
     for row in export_rows(frame):
         writer.writerow(["" if v is None else v for v in row])
@@ -73,7 +83,12 @@ def to_csv_bytes(frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool) -
 
 
 def to_excel_bytes(
-    frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool, sheet: str = "data"
+    frame: pl.DataFrame,
+    *,
+    synthetic: bool,
+    disclosure_on: bool,
+    sheet: str = "data",
+    mixed: bool = False,
 ) -> bytes:
     """The table as an Excel workbook; notices in the first cells, then the table."""
     import xlsxwriter
@@ -91,7 +106,7 @@ def to_excel_bytes(
     worksheet = workbook.add_worksheet(_sheet_name(sheet))
     bold = workbook.add_format({"bold": True})
     row_index = 0
-    for notice in export_notices(synthetic=synthetic, disclosure_on=disclosure_on):
+    for notice in export_notices(synthetic=synthetic, disclosure_on=disclosure_on, mixed=mixed):
         worksheet.write_string(row_index, 0, notice, bold)
         row_index += 1
     for i, row in enumerate(export_rows(frame)):
@@ -116,16 +131,23 @@ def _sheet_name(name: str) -> str:
 
 
 def csv_exporter(
-    frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool
+    frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool, mixed: bool = False
 ) -> Callable[[], bytes]:
     """A callable that builds the CSV only when the person clicks download."""
-    return lambda: to_csv_bytes(frame, synthetic=synthetic, disclosure_on=disclosure_on)
+    return lambda: to_csv_bytes(
+        frame, synthetic=synthetic, disclosure_on=disclosure_on, mixed=mixed
+    )
 
 
 def excel_exporter(
-    frame: pl.DataFrame, *, synthetic: bool, disclosure_on: bool, sheet: str = "data"
+    frame: pl.DataFrame,
+    *,
+    synthetic: bool,
+    disclosure_on: bool,
+    sheet: str = "data",
+    mixed: bool = False,
 ) -> Callable[[], bytes]:
     """A callable that builds the workbook only when the person clicks download."""
     return lambda: to_excel_bytes(
-        frame, synthetic=synthetic, disclosure_on=disclosure_on, sheet=sheet
+        frame, synthetic=synthetic, disclosure_on=disclosure_on, sheet=sheet, mixed=mixed
     )

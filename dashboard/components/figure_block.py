@@ -24,14 +24,24 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "table"
 
 
+def origin_suffix(context: PageContext) -> str:
+    """What a download's file name says of the data: ``-SYNTHETIC``, ``-MIXED`` or nothing."""
+    return {"synthetic": "-SYNTHETIC", "mixed": "-MIXED"}.get(context.origin, "")
+
+
 def export_buttons(table: pl.DataFrame, name: str, context: PageContext) -> None:
     """CSV and Excel downloads of exactly the table shown (disclosure-controlled when on)."""
-    stem = f"beaconport-{slug(name)}" + ("-SYNTHETIC" if context.synthetic else "")
+    stem = f"beaconport-{slug(name)}" + origin_suffix(context)
     left, right = st.columns(2)
     with left:
         st.download_button(
             "CSV",
-            csv_exporter(table, synthetic=context.synthetic, disclosure_on=context.disclosure_on),
+            csv_exporter(
+                table,
+                synthetic=context.synthetic,
+                disclosure_on=context.disclosure_on,
+                mixed=context.origin == "mixed",
+            ),
             file_name=f"{stem}.csv",
             mime=CSV_MIME,
             key=f"csv-{slug(name)}",
@@ -47,6 +57,7 @@ def export_buttons(table: pl.DataFrame, name: str, context: PageContext) -> None
                 synthetic=context.synthetic,
                 disclosure_on=context.disclosure_on,
                 sheet=name,
+                mixed=context.origin == "mixed",
             ),
             file_name=f"{stem}.xlsx",
             mime=EXCEL_MIME,

@@ -32,7 +32,12 @@ from dashboard.components.charts import (  # noqa: E402
     base_layout,
     line_chart,
 )
-from dashboard.components.figure_block import chart_with_table, slug, table_with_exports  # noqa: E402
+from dashboard.components.figure_block import (  # noqa: E402
+    chart_with_table,
+    origin_suffix,
+    slug,
+    table_with_exports,
+)
 from dashboard.session import get_engine  # noqa: E402
 from data_checks.quality import DIMENSIONS, QualityInputs, quality_scores_of  # noqa: E402
 from data_checks.quality_config import load_quality_config  # noqa: E402
@@ -556,7 +561,7 @@ else:
     cols = st.columns(len(FEEDS))
     for col, feed in zip(cols, FEEDS, strict=True):
         n = view.filter(pl.col("feed") == feed).height
-        stem = f"beaconport-quarantine-{slug(feed)}" + ("-SYNTHETIC" if context.synthetic else "")
+        stem = f"beaconport-quarantine-{slug(feed)}" + origin_suffix(context)
         col.download_button(
             f"{feed.capitalize()} for repair ({n:,} row{'' if n == 1 else 's'}, CSV)",
             _repair_export(url, feed, filters),

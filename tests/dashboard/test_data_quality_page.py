@@ -255,3 +255,28 @@ def test_page_is_marked_not_controlled_and_its_downloads_say_unsuppressed(
     assert NOT_CONTROLLED_PAGE not in [str(i.value) for i in at.info]
     by_force = held["beaconport-referrals-by-force-SYNTHETIC.csv"]().decode("utf-8-sig")
     assert UNSUPPRESSED_NOTICE not in by_force
+
+
+def test_downloads_from_a_mixed_store_say_mixed(
+    open_page: OpenPage, held_downloads: dict[str, Callable[[], bytes]], tmp_path
+) -> None:
+    """A synthetic store with one real return loaded: the pages say the data are mixed,
+    and so must every download (its first line and its name), not "no real cases"."""
+    from dashboard.components.export import MIXED_NOTICE, SYNTHETIC_NOTICE
+    from data_checks.gate import ingest_file
+    from metrics.store import data_origin
+    from tests.dashboard.store import insert_dashboard_store
+    from tests.data_checks.helpers import TODAY, referral, write_csv
+
+    url = f"sqlite:///{tmp_path / 'mixed.db'}"
+    engine = make_engine(url)
+    insert_dashboard_store(engine, synthetic=True)
+    real = write_csv(tmp_path / "kent.csv", [referral(force_referral_id="REAL-1")])
+    assert ingest_file(engine, real, "referrals", today=TODAY).rows_loaded == 1
+    assert data_origin(engine) == "mixed"
+    open_page("referrals", "oversight", url=url)
+    names = sorted(held_downloads)
+    assert names and all("-MIXED." in n for n in names), names
+    first = held_downloads["beaconport-referrals-by-force-MIXED.csv"]().decode("utf-8-sig")
+    assert first.splitlines()[0] == MIXED_NOTICE
+    assert SYNTHETIC_NOTICE not in first

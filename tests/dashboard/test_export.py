@@ -90,6 +90,19 @@ def test_excel_synthetic_first_cell_and_no_formulas() -> None:
             assert not v.startswith(("=", "+", "-", "@", "\t", "\r")), v
 
 
+def test_a_mixed_store_says_so_instead_of_no_real_cases() -> None:
+    from dashboard.components.export import MIXED_NOTICE
+
+    rows = _csv_rows(to_csv_bytes(TABLE, synthetic=True, disclosure_on=False, mixed=True))
+    assert rows[:2] == [[MIXED_NOTICE], [UNSUPPRESSED_NOTICE]]
+    assert "no real cases" not in MIXED_NOTICE
+    book = openpyxl.load_workbook(
+        io.BytesIO(to_excel_bytes(TABLE, synthetic=True, disclosure_on=True, mixed=True))
+    )
+    assert book.active["A1"].value == MIXED_NOTICE
+    assert book.active["A2"].value == "force"
+
+
 def test_excel_unsuppressed_notice_after_synthetic() -> None:
     book = openpyxl.load_workbook(
         io.BytesIO(to_excel_bytes(TABLE, synthetic=True, disclosure_on=False))
