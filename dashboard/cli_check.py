@@ -55,9 +55,14 @@ def check(
         except (BeaconportError, OSError) as exc:
             show.stop()
             fail(str(exc))
+    from metrics.store import data_origin
+
+    origin = data_origin(engine)
     if as_json:
-        typer.echo(json.dumps(run.summary()))
+        typer.echo(json.dumps(run.summary() | {"data_origin": origin}))
     else:
+        if origin != "real":
+            typer.echo(f"{origin.upper()} DATA: the store holds synthetic files")
         failed = {s: len(run.failed(s)) for s in ("critical", "warning", "info")}
         typer.echo(
             f"checked the store (as at {run.as_at or 'empty'}): {len(run.results)} checks, "

@@ -1,8 +1,10 @@
 """``beaconport report``: the headline figures, as the data contract specifies.
 
 ``--json`` prints exactly one JSON object with the contract's keys (unsuppressed: this
-is a data steward's tool); ``--suppress`` applies disclosure control (see
-``metrics.report``). Without ``--json`` a readable summary is printed, headed by a loud
+is a data steward's tool), and a warning on standard error when the store holds
+synthetic data; ``--suppress`` applies disclosure control (see ``metrics.report``) and
+says in its ``disclosure_control`` object where the data came from (``data_origin``:
+``real``, ``synthetic`` or ``mixed``), since that is the form that may be passed on. Without ``--json`` a readable summary is printed, headed by a loud
 warning when the store holds synthetic data.
 """
 
@@ -15,18 +17,21 @@ import typer
 
 from dashboard.cli import app, fail, get_engine, state
 
+#: The warning for a store that is not wholly real, on the summary's first line and, with
+#: ``--json``, on standard error.
+ORIGIN_WARNINGS = {
+    "synthetic": "SYNTHETIC DATA: these figures are not real referrals",
+    "mixed": "MIXED DATA: PART SYNTHETIC: these figures are not real referrals",
+}
+
 
 def _render(report: dict[str, Any], origin: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    if origin in ("synthetic", "mixed"):
-        what = "SYNTHETIC DATA" if origin == "synthetic" else "MIXED DATA: PART SYNTHETIC"
-        console.print(
-            f"[bold white on red] {what}: these figures are not real referrals [/]",
-            highlight=False,
-        )
+    if origin in ORIGIN_WARNINGS:
+        console.print(f"[bold white on red] {ORIGIN_WARNINGS[origin]} [/]", highlight=False)
     controlled = "disclosure_control" in report
     console.print(
         f"[bold]Beaconport headline figures[/] as at {report['as_at'] or 'no data yet'}"
@@ -107,6 +112,12 @@ def report(
     finally:
         engine.dispose()
     if json_output:
+        if suppress:
+            # The form that may be passed on says what the data are, in the object itself.
+            figures["disclosure_control"]["data_origin"] = origin
         typer.echo(json.dumps(figures))
+        if origin != "real":
+            # Standard output keeps the contract's object; the warning goes beside it.
+            typer.echo(f"beaconport: {ORIGIN_WARNINGS[origin]}", err=True)
     else:
         _render(figures, origin)

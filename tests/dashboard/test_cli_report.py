@@ -73,3 +73,24 @@ def test_report_summary_warns_about_synthetic_data(hand_db: str) -> None:
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC DATA" in result.stdout
     assert "Referrals received" in result.stdout
+
+
+def test_report_json_says_where_the_data_came_from(hand_db: str) -> None:
+    """Unsuppressed, stdout stays the contract's object and the warning goes to stderr;
+    the suppressed form (the one that may be passed on) says it in the object."""
+    result = CliRunner().invoke(app, ["--db", hand_db, "report", "--json", "--suppress"])
+    assert json.loads(result.stdout)["disclosure_control"]["data_origin"] == "real"
+    assert result.stderr == ""
+    engine = make_engine(hand_db)
+    with transaction(engine) as conn:
+        conn.execute(update(submissions_t).values(synthetic=True))
+    engine.dispose()
+    plain = CliRunner().invoke(app, ["--db", hand_db, "report", "--json"])
+    assert tuple(json.loads(plain.stdout)) == REPORT_KEYS
+    assert plain.stderr == "beaconport: SYNTHETIC DATA: these figures are not real referrals\n"
+    controlled = CliRunner().invoke(app, ["--db", hand_db, "report", "--json", "--suppress"])
+    assert json.loads(controlled.stdout)["disclosure_control"] == {
+        "applied": True,
+        "threshold": 5,
+        "data_origin": "synthetic",
+    }

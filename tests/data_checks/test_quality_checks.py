@@ -201,6 +201,7 @@ def test_cli_check_json_exit_status_and_data_docs(sqlite_url, tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert summary["success"] is True and summary["failed"]["critical"] == 0
+    assert summary["data_origin"] == "real"  # build_store loads real (hand-made) files
     assert (docs / "index.html").is_file()
     pages = list(docs.rglob("*.html"))
     assert any("Stored referrals keep" in p.read_text(encoding="utf-8") for p in pages)
