@@ -221,6 +221,22 @@ def test_cli_check_json_exit_status_and_data_docs(sqlite_url, tmp_path):
     }
 
 
+def test_cli_check_says_when_the_store_holds_synthetic_data(sqlite_url, tmp_path):
+    from dashboard.cli import app
+    from metrics.store import make_engine
+
+    engine = make_engine(sqlite_url)
+    build_store(engine, tmp_path)
+    first = CliRunner().invoke(app, ["--db", sqlite_url, "check"])
+    assert first.stdout.startswith("checked the store")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE submissions SET synthetic = true"))
+    res = CliRunner().invoke(app, ["--db", sqlite_url, "check"])
+    assert res.stdout.splitlines()[0] == "SYNTHETIC DATA: the store holds synthetic files"
+    res = CliRunner().invoke(app, ["--db", sqlite_url, "check", "--json"])
+    assert json.loads(res.stdout)["data_origin"] == "synthetic"
+
+
 @pytest.mark.sqlite
 @pytest.mark.slow
 def test_clean_seeded_store_has_no_critical_failure(sqlite_url, tmp_path):
