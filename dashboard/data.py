@@ -227,6 +227,29 @@ def is_exact(shown: str) -> bool:
     return shown.replace(",", "").isdigit()
 
 
+HEADLINE_DECISIONS = ("nfa_upheld", "passed_back_to_force", "adopted_by_nca", "awaiting_decision")
+
+
+def headline_shown(values: dict[str, int], disclosure_on: bool) -> dict[str, str]:
+    """The headline figures (``metrics.progress.headline_figures``) as the person may see
+    them: the eligible/ineligible split of the referrals and the decisions of the
+    eligible, each protected as a whole. The Progress cards show these; any other page
+    quoting the same figure, or one they add up to, must follow them (a figure withheld
+    here and shown elsewhere would give the hidden part away)."""
+    split = shown_parts(
+        {"eligible": values["eligible"], "ineligible": values["ineligible"]},
+        values["referrals"],
+        disclosure_on,
+    )
+    decided = shown_parts(
+        {k: values[k] for k in HEADLINE_DECISIONS}, values["eligible"], disclosure_on
+    )
+    out = {"referrals": split["__total__"], "eligible": split["eligible"], **decided}
+    for k in ("rape_referrals", "charged", "misconduct_referrals"):
+        out[k] = shown_count(values[k], disclosure_on)
+    return out
+
+
 def shown_parts(parts: dict[str, int], total: int | None, disclosure_on: bool) -> dict[str, str]:
     """Counts that add up to a published total, as the person may see them."""
     from metrics.disclosure import suppress_parts

@@ -15,16 +15,17 @@ from dashboard.components.charts import OKABE_ITO, bar_chart, line_chart, stacke
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import (  # noqa: E402
+    Shown,
     ask,
     disclosure_config,
     frames,
+    headline_shown,
     is_exact,
-    shown_count,
     shown_sum,
     shown_table,
     wide,
 )
-from metrics import outcomes, reference  # noqa: E402
+from metrics import outcomes, progress, reference, volumes  # noqa: E402
 from metrics.frames import AWAITING_DECISION, DECISIONS  # noqa: E402
 
 on = context.disclosure_on
@@ -54,6 +55,66 @@ tabs = section_tabs(
     key="outcomes_tab",
 )
 
+
+def decisions_by_force_shown(mix: pl.DataFrame) -> Shown:
+    """The decisions by force, protected together with each force's ineligible
+    referrals: a force's eligible total (the table's last column) is its referrals,
+    shown on other pages, less its ineligible ones, so it is protected as part of one
+    table (forces by decision and ineligible, each force's referrals as row totals).
+    The ineligible column is not shown; a force's total is shown only when every one of
+    its decisions is."""
+    refs = ask(volumes.referrals_by_force, context).select(
+        "force", (pl.col("referrals") - pl.col("eligible")).alias("ineligible")
+    )
+    joint = (
+        refs.join(mix, on="force", how="left")
+        .with_columns(pl.col(decision_order).fill_null(0))
+        .sort("force")
+        .with_columns(pl.sum_horizontal([*decision_order, "ineligible"]).alias("total"))
+    )
+    j = shown_table(joint, [*decision_order, "ineligible"], disclosure_on=on, totals="both")
+    keep = pl.sum_horizontal(joint.select(decision_order)) > 0
+    eligible = pl.sum_horizontal(decision_order)
+    values = j.values.with_columns(
+        pl.when(pl.all_horizontal(pl.col(decision_order).is_not_null()))
+        .then(eligible)
+        .otherwise(None)
+        .alias("total")
+    ).drop("ineligible")
+    if on:
+        table = j.table.with_columns(
+            pl.when(values["total"].is_not_null())
+            .then(values["total"].cast(pl.String))
+            .otherwise(pl.lit("withheld"))
+            .alias("total")
+        ).drop("ineligible")
+    else:
+        table = joint.with_columns(eligible.alias("total")).drop("ineligible")
+    totals = {k: j.totals[k] for k in decision_order if k in j.totals}
+    return Shown(table.filter(keep), values.filter(keep), j.hidden, totals)
+
+
+def _without_sum(a: Shown) -> Shown:
+    """``a`` (one count column) with its smallest non-zero shown cell withheld as well,
+    when every cell is shown, so that the cells do not add up to a withheld total."""
+    values = a.values["referrals"]
+    if values.null_count() or not (values > 0).any():
+        return a
+    smallest = int(values.filter(values > 0).min())  # type: ignore[arg-type]
+    row = int((values == smallest).arg_true()[0])
+    hide = pl.int_range(pl.len()) == row
+    return Shown(
+        a.table.with_columns(
+            pl.when(hide).then(pl.lit("withheld")).otherwise(pl.col("referrals")).alias("referrals")
+        ),
+        a.values.with_columns(
+            pl.when(hide).then(None).otherwise(pl.col("referrals")).alias("referrals")
+        ),
+        True,
+        a.totals,
+    )
+
+
 # ----------------------------------------------------------------- decisions by force
 with tabs[0]:
     if tabs[0].open:
@@ -64,11 +125,11 @@ with tabs[0]:
             columns="decision",
             values="referrals",
             order=decision_order,
-        ).with_columns(pl.sum_horizontal(decision_order).alias("total"))
+        )
         if mix.height == 0:
             st.info("No eligible referrals match the filters.")
         else:
-            d = shown_table(mix, decision_order, disclosure_on=on, totals="both")
+            d = decisions_by_force_shown(mix)
             dplot = d.values.with_columns(
                 pl.col("force")
                 .replace_strict(short_names, default=pl.col("force"))
@@ -169,6 +230,30 @@ with tabs[2]:
             totals=None,
             rate_columns={"median_days": ["referrals"], "p90_days": ["referrals"]},
         )
+        if on:
+            # The referrals decided are eligible less awaiting on the Progress cards:
+            # shown here only when the cards show both (as the funnel does), or the
+            # count would give away a decision the cards withhold.
+            cards = headline_shown(ask(progress.headline_figures, context), on)
+            if not (is_exact(cards["eligible"]) and is_exact(cards["awaiting_decision"])):
+                decided_stages = ["Referral to decision", "Assessment start to decision"]
+                to_decision = pl.col("stage").is_in(decided_stages)
+                t = Shown(
+                    t.table.with_columns(
+                        pl.when(to_decision & pl.col("referrals").str.contains(r"^\d+$"))
+                        .then(pl.lit("withheld"))
+                        .otherwise(pl.col("referrals"))
+                        .alias("referrals")
+                    ),
+                    t.values.with_columns(
+                        pl.when(to_decision)
+                        .then(None)
+                        .otherwise(pl.col("referrals"))
+                        .alias("referrals")
+                    ),
+                    True,
+                    t.totals,
+                )
         tplot = t.values.with_columns(t.table["median_days"].fill_null("none yet").alias("shown"))
         overall = tplot.filter(pl.col("stage") == "Referral to decision")
         chart_with_table(
@@ -200,8 +285,17 @@ with tabs[3]:
         st.subheader("Backlog")
         age = ask(outcomes.backlog_by_age, context).select("age_band", "referrals")
         a = shown_table(age, ["referrals"], disclosure_on=on, totals="column")
-        aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
         backlog_shown = a.totals["referrals"].display if "referrals" in a.totals else "0"
+        if on:
+            # The backlog is the cards' "awaiting decision": when the cards withhold it,
+            # so does this page, and the bands must not add up to it either.
+            awaiting = headline_shown(ask(progress.headline_figures, context), on)[
+                "awaiting_decision"
+            ]
+            if not is_exact(awaiting):
+                backlog_shown = awaiting
+                a = _without_sum(a)
+        aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
         old_shown = shown_sum(
             a.values.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))[
                 "referrals"
@@ -231,7 +325,7 @@ with tabs[3]:
         elif forecast.clear_by is None:
             st.warning(
                 f"No decisions were made in the last {forecast.recent_weeks} weeks, so the backlog of "
-                f"{shown_count(forecast.backlog, on)} has no clearance date at the recent rate."
+                f"{backlog_shown} has no clearance date at the recent rate."
             )
         elif on and (
             not is_exact(backlog_shown)
@@ -252,7 +346,7 @@ with tabs[3]:
             st.info(
                 f"**Forecast.** At the rate of the last {forecast.recent_weeks} weeks "
                 f"({forecast.weekly_rate:.1f} decisions a week), today's backlog of "
-                f"{shown_count(forecast.backlog, on)} would be cleared around "
+                f"{backlog_shown} would be cleared around "
                 f"**{forecast.clear_by:%d %B %Y}** ({forecast.level:.0%} interval: "
                 f"{forecast.clear_earliest:%d %B %Y} to {latest}). New referrals are not included.",
                 icon=":material/trending_down:",

@@ -23,9 +23,8 @@ from dashboard.data import (  # noqa: E402
     ask,
     disclosure_config,
     frames,
+    headline_shown,
     is_exact,
-    shown_count,
-    shown_parts,
 )
 from metrics import outcomes, progress, volumes  # noqa: E402
 from metrics.disclosure import suppress_series_for_chart  # noqa: E402
@@ -55,22 +54,10 @@ change = dict(zip(table["measure"], table["change"], strict=True))
 then = dict(zip(table["measure"], table["value_at_since"], strict=True))
 on = context.disclosure_on
 cfg = disclosure_config()
-DECISION_PARTS = ("nfa_upheld", "passed_back_to_force", "adopted_by_nca", "awaiting_decision")
 
 
 def _protected(values: dict[str, int]) -> dict[str, str]:
-    """The cards' figures as the person may see them: the eligible/ineligible split of
-    the referrals and the decisions of the eligible, each protected as a whole."""
-    split = shown_parts(
-        {"eligible": values["eligible"], "ineligible": values["ineligible"]},
-        values["referrals"],
-        on,
-    )
-    decided = shown_parts({k: values[k] for k in DECISION_PARTS}, values["eligible"], on)
-    out = {"referrals": split["__total__"], "eligible": split["eligible"], **decided}
-    for k in ("rape_referrals", "charged", "misconduct_referrals"):
-        out[k] = shown_count(values[k], on)
-    return out
+    return headline_shown(values, on)
 
 
 def _funnel_shown(n: dict[str, int], cards: dict[str, str]) -> dict[str, str]:
