@@ -221,6 +221,7 @@ def test_cli_check_json_exit_status_and_data_docs(sqlite_url, tmp_path):
     }
 
 
+@pytest.mark.sqlite
 def test_cli_check_says_when_the_store_holds_synthetic_data(sqlite_url, tmp_path):
     from dashboard.cli import app
     from metrics.store import make_engine
