@@ -119,7 +119,9 @@ def test_repair_closes_rows_and_links_them(engine, tmp_path):
     assert closed.filter(closed["feed"] == "events")["resolved_by_event_id"].null_count() == 0
 
 
-def _synthetic_quarantined_store(engine, folder: Path) -> None:
+def _corrected_synthetic_row(engine, folder: Path) -> dict[str, str]:
+    """A synthetic store with one quarantined referral (K-2, a negative count), and that
+    row as exported for repair, corrected."""
     refs = [
         referral(force_referral_id="K-1"),
         referral(force_referral_id="K-2", victims_count="-1"),
@@ -128,13 +130,14 @@ def _synthetic_quarantined_store(engine, folder: Path) -> None:
         engine, write_csv(folder / "refs.csv", refs), "referrals", today=TODAY, synthetic=True
     )
     assert store.data_origin(engine) == "synthetic"
+    export_quarantined(engine, folder / "q.csv", "referrals")
+    [row] = read_export(folder / "q.csv")
+    row["victims_count"] = "2"
+    return row
 
 
 def test_a_repair_of_synthetic_rows_only_stays_synthetic(engine, tmp_path):
-    _synthetic_quarantined_store(engine, tmp_path)
-    export_quarantined(engine, tmp_path / "q.csv", "referrals")
-    [row] = read_export(tmp_path / "q.csv")
-    row["victims_count"] = "2"
+    row = _corrected_synthetic_row(engine, tmp_path)
     done = repair_file(engine, write_rows(tmp_path / "fixed.csv", [row]), "referrals", today=TODAY)
     assert (done.result.rows_loaded, done.result.repaired) == (1, 1)
     assert store.data_origin(engine) == "synthetic"
@@ -143,10 +146,7 @@ def test_a_repair_of_synthetic_rows_only_stays_synthetic(engine, tmp_path):
 def test_a_row_naming_no_quarantined_row_makes_the_repair_file_real(engine, tmp_path):
     """A new row in a repair file is new data of unknown origin: the file is recorded as
     real, so the store is mixed, and demo mode (synthetic stores only) refuses it."""
-    _synthetic_quarantined_store(engine, tmp_path)
-    export_quarantined(engine, tmp_path / "q.csv", "referrals")
-    [row] = read_export(tmp_path / "q.csv")
-    row["victims_count"] = "2"
+    row = _corrected_synthetic_row(engine, tmp_path)
     new = dict(row, force_referral_id="K-NEW", quarantine_id="", victims_count="3")
     done = repair_file(
         engine, write_rows(tmp_path / "fixed.csv", [row, new]), "referrals", today=TODAY
@@ -157,10 +157,7 @@ def test_a_row_naming_no_quarantined_row_makes_the_repair_file_real(engine, tmp_
 
 
 def test_a_row_naming_a_missing_quarantined_row_makes_the_file_real(engine, tmp_path):
-    _synthetic_quarantined_store(engine, tmp_path)
-    export_quarantined(engine, tmp_path / "q.csv", "referrals")
-    [row] = read_export(tmp_path / "q.csv")
-    row["victims_count"] = "2"
+    row = _corrected_synthetic_row(engine, tmp_path)
     new = dict(row, force_referral_id="K-NEW", quarantine_id="99999")
     done = repair_file(
         engine, write_rows(tmp_path / "fixed.csv", [row, new]), "referrals", today=TODAY
