@@ -27,7 +27,7 @@ from metrics.disclosure import (
     apply_disclosure_control,
 )
 from metrics.filters import Filters
-from metrics.frames import StoreFrames, load_store
+from metrics.frames import AWAITING_DECISION, DECISIONS, StoreFrames, load_store
 
 
 @st.cache_resource(show_spinner="Reading the store…", max_entries=2)
@@ -227,7 +227,7 @@ def is_exact(shown: str) -> bool:
     return shown.replace(",", "").isdigit()
 
 
-HEADLINE_DECISIONS = ("nfa_upheld", "passed_back_to_force", "adopted_by_nca", "awaiting_decision")
+HEADLINE_DECISIONS = (*DECISIONS, AWAITING_DECISION)
 
 
 def headline_shown(values: dict[str, int], disclosure_on: bool) -> dict[str, str]:
