@@ -827,6 +827,36 @@ def _columns(checks: list[Check]) -> list[str]:
     return sorted(cols)
 
 
+#: The line at the top of every Data Docs page built from a store that is not wholly real.
+DOCS_NOTICES = {
+    "synthetic": "SYNTHETIC DATA: made up for testing and demonstration; no real cases.",
+    "mixed": "SYNTHETIC DATA MIXED WITH REAL RETURNS: no figure here can be used or quoted.",
+}
+
+
+def label_docs(docs_dir: Path, origin: str) -> int:
+    """Put the synthetic (or mixed) notice at the top of every Data Docs page in
+    ``docs_dir``, as every export carries it; returns the number of pages labelled."""
+    notice = DOCS_NOTICES.get(origin)
+    if notice is None:
+        return 0
+    banner = (
+        '<div role="alert" style="background:#b00020;color:#fff;font-weight:bold;'
+        f'padding:0.6em 1em;font-family:sans-serif">{notice}</div>'
+    )
+    labelled = 0
+    for page in docs_dir.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        if banner in html:
+            labelled += 1
+            continue
+        start = html.find("<body")
+        end = html.find(">", start) + 1 if start >= 0 else 0
+        page.write_text(html[:end] + banner + html[end:], encoding="utf-8")
+        labelled += 1
+    return labelled
+
+
 def _enable_docs_site(docs_dir: Path) -> None:
     ctx = gx_context()
     site = {
@@ -984,6 +1014,7 @@ def run_checks(
     if docs:
         step("building Data Docs")
         gx_context().build_data_docs(site_names=[DOCS_SITE])
+        label_docs(docs, store.data_origin(engine))
         run.docs_index = docs / "index.html"
     if record:
         step("recording the run")

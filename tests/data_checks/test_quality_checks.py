@@ -204,6 +204,7 @@ def test_cli_check_json_exit_status_and_data_docs(sqlite_url, tmp_path):
     assert summary["data_origin"] == "real"  # build_store loads real (hand-made) files
     assert (docs / "index.html").is_file()
     pages = list(docs.rglob("*.html"))
+    assert not any("SYNTHETIC DATA" in p.read_text(encoding="utf-8") for p in pages)
     assert any("Stored referrals keep" in p.read_text(encoding="utf-8") for p in pages)
     with engine.begin() as conn:
         conn.execute(
@@ -234,8 +235,16 @@ def test_cli_check_says_when_the_store_holds_synthetic_data(sqlite_url, tmp_path
         conn.execute(text("UPDATE submissions SET synthetic = true"))
     res = CliRunner().invoke(app, ["--db", sqlite_url, "check"])
     assert res.stdout.splitlines()[0] == "SYNTHETIC DATA: the store holds synthetic files"
-    res = CliRunner().invoke(app, ["--db", sqlite_url, "check", "--json"])
+    docs = tmp_path / "docs"
+    res = CliRunner().invoke(app, ["--db", sqlite_url, "check", "--json", "--docs", str(docs)])
     assert json.loads(res.stdout)["data_origin"] == "synthetic"
+    pages = list(docs.rglob("*.html"))
+    assert len(pages) >= 2  # the index and at least one validation page
+    notice = "SYNTHETIC DATA: made up for testing and demonstration; no real cases."
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert html.count(notice) == 1, page
+        assert html.index(notice) < html.index("</body>")
 
 
 @pytest.mark.sqlite
