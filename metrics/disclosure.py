@@ -126,6 +126,17 @@ def _check_count(n: object, what: str = "count") -> int:
     return n
 
 
+def one_more_to_withhold(shown: Sequence[int | None]) -> int | None:
+    """For parts whose total is withheld: when every part is shown (None = hidden), their
+    sum would give the total away, so one more must go; its position, the smallest
+    non-zero part (the first of equals). None when a part is hidden already, or every
+    part is zero (then the total is 0, which is shown anyway)."""
+    if any(v is None for v in shown):
+        return None
+    nonzero = [(v, i) for i, v in enumerate(shown) if v]
+    return min(nonzero)[1] if nonzero else None
+
+
 def suppress_count(n: int, cfg: DisclosureConfig = DEFAULT) -> int | str:
     """A single headline count as a viewer may see it: ``n`` itself when it is 0 or at
     least the threshold, else ``"<5"`` (the primary marker).

@@ -151,6 +151,7 @@ def suppress_report(report: dict[str, Any], *, threshold: int = 5, decided: int)
         WITHHELD,
         DisclosureConfig,
         apply_disclosure_control,
+        one_more_to_withhold,
         suppress_count,
         suppress_parts,
     )
@@ -201,12 +202,11 @@ def suppress_report(report: dict[str, Any], *, threshold: int = 5, decided: int)
     decisions, _ = suppress_parts(report["decisions"], total=report["eligible"], cfg=cfg)
     decision_values = {k: f.json_value for k, f in decisions.items()}
     if split.totals["eligible"].value is None:
-        # Eligible is hidden: if every non-zero decision were shown, their sum would
-        # give it away, so withhold the smallest non-zero one as well.
-        shown = {k: v for k, v in decision_values.items() if isinstance(v, int) and v > 0}
-        hidden_nonzero = [k for k, f in decisions.items() if f.value is None]
-        if shown and not hidden_nonzero:
-            decision_values[min(shown, key=lambda k: (shown[k], k))] = WITHHELD
+        # Eligible is hidden: if every decision were shown, their sum would give it away.
+        keys = sorted(decisions)
+        extra = one_more_to_withhold([decisions[k].value for k in keys])
+        if extra is not None:
+            decision_values[keys[extra]] = WITHHELD
     out["decisions"] = decision_values
     for key in ("charged", "convicted", "misconduct_referrals", "quarantined_rows"):
         out[key] = suppress_count(report[key], cfg)

@@ -26,6 +26,7 @@ from dashboard.data import (  # noqa: E402
     wide,
 )
 from metrics import outcomes, progress, reference, volumes  # noqa: E402
+from metrics.disclosure import one_more_to_withhold  # noqa: E402
 from metrics.frames import AWAITING_DECISION, DECISIONS  # noqa: E402
 
 on = context.disclosure_on
@@ -97,11 +98,9 @@ def decisions_by_force_shown(mix: pl.DataFrame) -> Shown:
 def _without_sum(a: Shown) -> Shown:
     """``a`` (one count column) with its smallest non-zero shown cell withheld as well,
     when every cell is shown, so that the cells do not add up to a withheld total."""
-    values = a.values["referrals"]
-    if values.null_count() or not (values > 0).any():
+    row = one_more_to_withhold(a.values["referrals"].to_list())
+    if row is None:
         return a
-    smallest = int(values.filter(values > 0).min())  # type: ignore[arg-type]
-    row = int((values == smallest).arg_true()[0])
     hide = pl.int_range(pl.len()) == row
     return Shown(
         a.table.with_columns(

@@ -818,3 +818,19 @@ def test_a_large_table_is_quick() -> None:
     assert time.perf_counter() - started < 5
     cells, lines = _published(result, 44, 12, "both")
     assert subtraction_attack(cells, lines) == {}
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        ([7, 0, 5, 9], 2),  # the smallest non-zero part
+        ([6, 5, 5], 1),  # the first of equals
+        ([6, None, 5], None),  # one is hidden already: the sum gives nothing away
+        ([0, 0], None),  # all zero: the total is 0, shown anyway
+        ([], None),
+    ],
+)
+def test_one_more_to_withhold(shown: list[int | None], expected: int | None) -> None:
+    from metrics.disclosure import one_more_to_withhold
+
+    assert one_more_to_withhold(shown) == expected
