@@ -28,11 +28,18 @@ two forms apart. In detail:
 - ``per_100k`` is withheld where the force's referral count is hidden.
 - ``median_days_referral_to_decision`` is withheld when fewer than ``threshold``
   referrals have a decision.
+- Last, the whole report is audited as one linked set (``metrics.disclosure_links``):
+  what a reader can also use, that a force has no more rape referrals than referrals,
+  that the decisions add up to the eligible total, that a median shown means at least
+  ``threshold`` decisions, that charged and the like are within the referrals, could
+  still pin a small count that each table protects on its own. Where it would, more
+  figures are withheld (a force's before a national one, the smallest first) until
+  none is pinned, worked out exactly by integer programming.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from sqlalchemy import Engine
@@ -42,6 +49,9 @@ from metrics.frames import AWAITING_DECISION, DECISIONS, StoreFrames, load_store
 from metrics.progress import headline_figures
 from metrics.themes import referrals_with_theme
 from metrics.volumes import referrals_by_force
+
+if TYPE_CHECKING:
+    from metrics.disclosure import DisclosureConfig
 
 #: The top-level keys of ``report --json``, in the contract's order.
 REPORT_KEYS: tuple[str, ...] = (
@@ -226,5 +236,98 @@ def suppress_report(report: dict[str, Any], *, threshold: int = 5, decided: int)
             }
             for s, r in zip(split.to_records(), rape.to_records(), strict=True)
         ]
+    _protect_as_one(report, out, cfg)
     out["disclosure_control"] = {"applied": True, "threshold": threshold}
     return out
+
+
+def _protect_as_one(report: dict[str, Any], out: dict[str, Any], cfg: DisclosureConfig) -> None:
+    """Audit the suppressed report ``out`` as one linked set and withhold more of it
+    where the links between its tables would pin a small count
+    (``metrics.disclosure_links``): a force's rape referrals within its referrals, the
+    decisions adding up to the eligible total, the median shown only over ``threshold``
+    or more decisions (so whether it is shown bounds their sum), and the stand-alone counts within the referrals. A force whose
+    referrals become withheld has its rate per 100,000 withheld too."""
+    from metrics.disclosure import WITHHELD
+    from metrics.disclosure_links import (
+        LinkedFigures,
+        at_most,
+        protect_linked,
+        sum_between,
+        sums_to,
+    )
+
+    values: dict[str, int] = {}
+    shown: dict[str, Any] = {}
+    links = []
+
+    def figure(name: str, value: int, printed: Any) -> str:
+        values[name], shown[name] = value, printed
+        return name
+
+    headline = {
+        k: figure(k, report[k], out[k])
+        for k in ("referrals", "eligible", "ineligible", "rape_referrals")
+    }
+    links.append(sums_to([headline["eligible"], headline["ineligible"]], headline["referrals"]))
+    per_force: list[dict[str, str]] = []
+    for raw, printed in zip(report["by_force"], out["by_force"], strict=True):
+        f = f"force {raw['force']}: "
+        names = {
+            "referrals": figure(f + "referrals", raw["referrals"], printed["referrals"]),
+            "eligible": figure(f + "eligible", raw["eligible"], printed["eligible"]),
+            # not printed, but each force's referrals less its eligible ones
+            "ineligible": figure(f + "ineligible", raw["referrals"] - raw["eligible"], None),
+            "rape_referrals": figure(
+                f + "rape_referrals", raw["rape_referrals"], printed["rape_referrals"]
+            ),
+        }
+        links.append(sums_to([names["eligible"], names["ineligible"]], names["referrals"]))
+        links.append(at_most(names["rape_referrals"], names["referrals"]))
+        per_force.append(names)
+    if per_force:
+        for column, total in headline.items():
+            links.append(sums_to([names[column] for names in per_force], total))
+    decision = {
+        k: figure(f"decisions {k}", report["decisions"][k], out["decisions"][k])
+        for k in report["decisions"]
+    }
+    links.append(sums_to(list(decision.values()), headline["eligible"]))
+    made = [decision[k] for k in decision if k != "awaiting_decision"]
+    median = out["median_days_referral_to_decision"]
+    if median is None:
+        links.append(sum_between(made, 0, 0))
+    elif median == WITHHELD:
+        links.append(sum_between(made, 1, cfg.threshold - 1))
+    else:
+        links.append(sum_between(made, cfg.threshold, float("inf")))
+    alone = [
+        figure(k, report[k], out[k]) for k in ("charged", "convicted", "misconduct_referrals")
+    ] + [
+        figure(f"learning theme {k}", v, out["learning_themes"][k])
+        for k, v in report["learning_themes"].items()
+    ]
+    links.extend(at_most(name, headline["referrals"]) for name in alone)
+    # Withhold a force's figure before a national one, the smallest first.
+    candidates = sorted(
+        (name for names in per_force for name in names.values()), key=lambda n: values[n]
+    )
+    candidates += sorted(decision.values(), key=lambda n: values[n])
+    candidates += sorted(headline.values(), key=lambda n: values[n])
+    # When nothing of five or more will do (a report of very few cases), small figures
+    # go too, totals first, as metrics.disclosure withholds a small total that would
+    # pin its parts: a withheld figure then says nothing of its size.
+    last_resort = list(headline.values())
+    last_resort += [
+        names[c] for c in ("referrals", "eligible", "rape_referrals") for names in per_force
+    ]
+    last_resort += list(decision.values())
+    result = protect_linked(LinkedFigures(values, shown, links), candidates, cfg, last_resort)
+    for k, name in headline.items():
+        out[k] = result[name]
+    out["decisions"] = {k: result[name] for k, name in decision.items()}
+    for row, names in zip(out["by_force"], per_force, strict=True):
+        for column in ("referrals", "eligible", "rape_referrals"):
+            row[column] = result[names[column]]
+        if not isinstance(row["referrals"], int) and row["per_100k"] is not None:
+            row["per_100k"] = WITHHELD
