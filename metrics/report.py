@@ -246,8 +246,9 @@ def _protect_as_one(report: dict[str, Any], out: dict[str, Any], cfg: Disclosure
     where the links between its tables would pin a small count
     (``metrics.disclosure_links``): a force's rape referrals within its referrals, the
     decisions adding up to the eligible total, the median shown only over ``threshold``
-    or more decisions (so whether it is shown bounds their sum), and the stand-alone counts within the referrals. A force whose
-    referrals become withheld has its rate per 100,000 withheld too."""
+    or more decisions (so whether it is shown bounds their sum), and the stand-alone
+    counts within the referrals. A force whose referrals become withheld has its rate
+    per 100,000 withheld too."""
     from metrics.disclosure import WITHHELD
     from metrics.disclosure_links import (
         LinkedFigures,
