@@ -31,7 +31,7 @@ reading matters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,7 +98,6 @@ class _Reader:
     def __init__(self, figures: LinkedFigures, shown: Mapping[str, Shown], cfg: DisclosureConfig):
         self.names = list(figures.values)
         self.index = {n: k for k, n in enumerate(self.names)}
-        self.cfg = cfg
         t = cfg.threshold
         # Room enough above every true value that "no upper limit" is never the limit.
         self.ceiling = float(2 * sum(figures.values.values()) + 2 * t + 10)
@@ -171,16 +170,22 @@ def pinned_figures(
 ) -> list[str]:
     """The hidden figures of 1 to ``threshold - 1`` that a reader can pin to their true
     value from ``shown`` (default: ``figures.shown``) and the links, in order."""
-    shown = figures.shown if shown is None else shown
+    return list(_pinned(figures, cfg, figures.shown if shown is None else shown))
+
+
+def _pinned(
+    figures: LinkedFigures, cfg: DisclosureConfig, shown: Mapping[str, Shown]
+) -> Iterator[str]:
+    """``pinned_figures`` one at a time, so a caller needing only the first stops there."""
     hidden = [
         name
         for name, value in figures.values.items()
         if not isinstance(shown[name], int) and cfg.is_primary(value)
     ]
     if not hidden:  # nothing small is hidden (the usual case): no solver needed
-        return []
+        return
     reader = _Reader(figures, shown, cfg)
-    return [name for name in hidden if reader.pinned(name, figures.values[name])]
+    yield from (name for name in hidden if reader.pinned(name, figures.values[name]))
 
 
 def protect_linked(
@@ -212,10 +217,9 @@ def protect_linked(
         return _Reader(figures, trial, cfg).pinned(name, figures.values[name])
 
     while True:
-        pinned = [n for n in pinned_figures(figures, cfg, shown) if n not in hopeless]
-        if not pinned:
+        target = next((n for n in _pinned(figures, cfg, shown) if n not in hopeless), None)
+        if target is None:
             return shown
-        target = pinned[0]
         before = dict(shown)
         choices = [c for c in candidates if isinstance(shown[c], int) and shown[c] >= t]
         choices += [c for c in last_resort if shown[c] == cfg.primary_marker]
