@@ -9,6 +9,7 @@ means: counting rules live in ``metrics``, disclosure control in
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -228,14 +229,37 @@ def is_exact(shown: str) -> bool:
 
 
 HEADLINE_DECISIONS = (*DECISIONS, AWAITING_DECISION)
+#: The figures on the Progress cards (and quoted from them elsewhere), as
+#: ``headline_shown`` returns them; the ineligible count is read but not shown.
+HEADLINE_FIGURES = (
+    "referrals",
+    "eligible",
+    *HEADLINE_DECISIONS,
+    "rape_referrals",
+    "charged",
+    "misconduct_referrals",
+)
+_HEADLINE_KEY = (*HEADLINE_FIGURES, "ineligible")
 
 
-def headline_shown(values: dict[str, int], disclosure_on: bool) -> dict[str, str]:
+def headline_shown(values: Mapping[str, int], disclosure_on: bool) -> dict[str, str]:
     """The headline figures (``metrics.progress.headline_figures``) as the person may see
     them: the eligible/ineligible split of the referrals and the decisions of the
-    eligible, each protected as a whole. The Progress cards show these; any other page
-    quoting the same figure, or one they add up to, must follow them (a figure withheld
-    here and shown elsewhere would give the hidden part away)."""
+    eligible, each protected as a whole and then audited together. The Progress cards
+    show these; any other page quoting the same figure, or one they add up to, must
+    follow them (a figure withheld here and shown elsewhere would give the hidden part
+    away)."""
+    key = tuple(values[k] for k in _HEADLINE_KEY)
+    return dict(_headline_shown(key, disclosure_on, disclosure_config()))
+
+
+@functools.lru_cache(maxsize=256)
+def _headline_shown(
+    key: tuple[int, ...], disclosure_on: bool, cfg: DisclosureConfig
+) -> tuple[tuple[str, str], ...]:
+    """``headline_shown`` for one set of values (the audit can take tens of
+    milliseconds, and each page view asks for the same figures again)."""
+    values = dict(zip(_HEADLINE_KEY, key, strict=True))
     split = shown_parts(
         {"eligible": values["eligible"], "ineligible": values["ineligible"]},
         values["referrals"],
@@ -244,10 +268,48 @@ def headline_shown(values: dict[str, int], disclosure_on: bool) -> dict[str, str
     decided = shown_parts(
         {k: values[k] for k in HEADLINE_DECISIONS}, values["eligible"], disclosure_on
     )
+    decided.pop("__total__", None)  # the eligible, as the split and the audit show it
     out = {"referrals": split["__total__"], "eligible": split["eligible"], **decided}
     for k in ("rape_referrals", "charged", "misconduct_referrals"):
         out[k] = shown_count(values[k], disclosure_on)
-    return out
+    if disclosure_on:
+        _cards_as_one(values, out, cfg)
+    return tuple(out.items())
+
+
+def _cards_as_one(values: Mapping[str, int], out: dict[str, str], cfg: DisclosureConfig) -> None:
+    """Audit the headline figures ``out`` as one linked set, as ``report --suppress``
+    is audited (``metrics.disclosure_links``), and withhold more of them where the links
+    between the two protected tables would pin a small count: eligible and ineligible
+    add up to the referrals, the decisions (awaiting included) to the eligible, and the
+    stand-alone counts are within the referrals. Four decisions of 1 beside an eligible
+    ``<5`` are each 1 to 4 and add up to at most 4, so each is 1 and the eligible is 4:
+    each table alone protects that, the two together do not."""
+    from metrics.disclosure_links import LinkedFigures, at_most, protect_linked, sums_to
+
+    def as_figure(text: str) -> int | str:
+        return int(text.replace(",", "")) if is_exact(text) else text
+
+    alone = ("rape_referrals", "charged", "misconduct_referrals")
+    shown: dict[str, int | str | None] = {k: as_figure(out[k]) for k in HEADLINE_FIGURES}
+    shown["ineligible"] = None  # not on the cards, but the referrals less the eligible
+    figures = LinkedFigures(
+        {k: values[k] for k in _HEADLINE_KEY},
+        shown,
+        [
+            sums_to(["eligible", "ineligible"], "referrals"),
+            sums_to(list(HEADLINE_DECISIONS), "eligible"),
+            *(at_most(k, "referrals") for k in alone),
+        ],
+    )
+    # A decision before the eligible total, the eligible before the referrals, the
+    # smallest first; small totals only when nothing of five or more will do.
+    candidates = sorted(HEADLINE_DECISIONS, key=lambda k: values[k]) + ["eligible", "referrals"]
+    last_resort = ["referrals", "eligible", *HEADLINE_DECISIONS]
+    result = protect_linked(figures, candidates, cfg, last_resort)
+    for k in HEADLINE_FIGURES:
+        v = result[k]
+        out[k] = f"{v:,}" if isinstance(v, int) else str(v)
 
 
 def shown_parts(parts: dict[str, int], total: int | None, disclosure_on: bool) -> dict[str, str]:

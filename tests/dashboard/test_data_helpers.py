@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import product
+
 import polars as pl
 import pytest
 
-from dashboard.data import certain_leader, is_exact, shown_sum
+from dashboard.data import HEADLINE_DECISIONS, certain_leader, headline_shown, is_exact, shown_sum
 
 pytestmark = pytest.mark.unit
 
@@ -46,3 +48,106 @@ def test_a_leader_is_named_only_when_no_hidden_figure_could_change_it(
 ) -> None:
     table = pl.DataFrame(rows, schema=["year", "a", "b"], orient="row")
     assert certain_leader(table, "year", ["a", "b"]) == leader
+
+
+# ----------------------------------------------------------------- the headline cards
+CARD_NAMES = ("referrals", "eligible", "ineligible", *HEADLINE_DECISIONS)
+
+
+def _readings(shown: dict[str, str], cap: int) -> list[dict[str, int]]:
+    """Every whole-number assignment of referrals, eligible, ineligible and the four
+    decisions (each at most ``cap``) a reader would find consistent with ``shown``:
+    eligible + ineligible = referrals, the decisions add up to eligible, ``<5`` is 1 to
+    4, an unprinted figure (ineligible) is at least 0, and ``withheld`` is at least 5 or,
+    when nothing fits that, at least 1. Counted by brute force, not by the solver."""
+
+    def allowed(name: str, v: int, least_withheld: int) -> bool:
+        text = shown.get(name)
+        if text is None:
+            return True
+        if is_exact(text):
+            return v == int(text.replace(",", ""))
+        return 1 <= v <= 4 if text == "<5" else v >= least_withheld
+
+    for least in (5, 1):
+        found = []
+        for r, e in product(range(cap + 1), repeat=2):
+            if e > r or not (allowed("referrals", r, least) and allowed("eligible", e, least)):
+                continue
+            if not allowed("ineligible", r - e, least):
+                continue
+            for d in product(range(e + 1), repeat=3):
+                last = e - sum(d)
+                values = (*d, last)
+                if last >= 0 and all(
+                    allowed(k, v, least) for k, v in zip(HEADLINE_DECISIONS, values, strict=True)
+                ):
+                    found.append(dict(zip(CARD_NAMES, (r, e, r - e, *values), strict=True)))
+        if found:
+            return found
+    return []
+
+
+def _card_values(ineligible: int, decisions: tuple[int, int, int, int]) -> dict[str, int]:
+    eligible = sum(decisions)
+    return {
+        "referrals": eligible + ineligible,
+        "eligible": eligible,
+        "ineligible": ineligible,
+        **dict(zip(HEADLINE_DECISIONS, decisions, strict=True)),
+        "rape_referrals": 0,
+        "charged": 0,
+        "misconduct_referrals": 0,
+    }
+
+
+def _pinned_on_cards(values: dict[str, int], shown: dict[str, str]) -> list[str]:
+    shown = {k: shown[k] for k in CARD_NAMES if k in shown}  # ineligible is not printed
+    readings = _readings(shown, cap=max(values["referrals"] + 6, 12))
+    return [
+        k
+        for k in CARD_NAMES
+        if 1 <= values[k] <= 4
+        and not is_exact(shown.get(k, ""))
+        and {r[k] for r in readings} == {values[k]}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ineligible", "decisions", "eligible_shown"),
+    [
+        # four decisions of 1 add up to at most 4 (the eligible <5): each is 1, eligible
+        # 4 and ineligible 2, unless eligible is withheld
+        (2, (1, 1, 1, 1), "withheld"),
+        (0, (1, 1, 1, 1), "withheld"),
+        # three decisions of 1 and none of the fourth: 3 is not pinned (could be 4 with 2)
+        (3, (1, 1, 1, 0), "<5"),
+        # nothing small hidden: shown as it is
+        (6, (5, 6, 0, 9), "20"),
+    ],
+)
+def test_the_cards_are_protected_as_one_set(
+    ineligible: int, decisions: tuple[int, int, int, int], eligible_shown: str
+) -> None:
+    values = _card_values(ineligible, decisions)
+    shown = headline_shown(values, disclosure_on=True)
+    assert shown["eligible"] == eligible_shown
+    assert _pinned_on_cards(values, shown) == []
+    unprotected = headline_shown(values, disclosure_on=False)
+    assert unprotected["eligible"] == f"{values['eligible']:,}"
+
+
+def test_no_small_card_figure_can_be_worked_out_from_the_others() -> None:
+    """Every split of up to 9 eligible referrals into the four decisions, beside 0 to 5
+    ineligible ones: no hidden count of 1 to 4 is left with one possible value."""
+    cases = 0
+    for eligible in range(10):
+        for d in product(range(eligible + 1), repeat=3):
+            if sum(d) > eligible:
+                continue
+            for ineligible in (0, 1, 2, 5):
+                values = _card_values(ineligible, (*d, eligible - sum(d)))
+                shown = headline_shown(values, disclosure_on=True)
+                assert _pinned_on_cards(values, shown) == [], (values, shown)
+                cases += 1
+    assert cases == 2860  # C(13, 4) splits, each beside four ineligible counts

@@ -367,3 +367,59 @@ def test_a_figure_the_cards_withhold_is_withheld_on_outcomes_too(open_page, one_
     if _n(awaiting_card) is None:
         bands = pl.from_pandas(at.dataframe[0].value).cast(pl.String)["Referrals"].to_list()
         assert any(_n(b) is None for b in bands if b != "0"), bands  # they do not add up to it
+
+
+@pytest.fixture
+def four_single_decisions_store(tmp_path) -> str:
+    """Kent alone: 6 referrals, 2 of them ineligible (one victim); of the 4 eligible,
+    one of each decision and one awaiting. Each table alone protects it (eligible <5
+    of 6; four decisions <5), but four decisions of at least 1 adding up to at most 4
+    are each 1, so the eligible would be 4 and the ineligible 2."""
+    from data_checks.gate import ingest_file
+    from tests.data_checks.helpers import EVENT_COLUMNS, TODAY, event, referral, write_csv
+
+    refs = [referral(force_referral_id=f"K-{k}") for k in range(4)]
+    refs += [referral(force_referral_id=f"I-{k}", victims_count="1") for k in range(2)]
+    events = []
+    for k, decision in enumerate(("nfa_upheld", "passed_back_to_force", "adopted_by_nca")):
+        events.append(event(f"K-{k}", "assessment_started", "2025-08-05"))
+        events.append(event(f"K-{k}", "assessment_completed", "2025-08-20", decision))
+    url = f"sqlite:///{tmp_path / 'four.db'}"
+    engine = make_engine(url)
+    for feed, rows, columns in (("referrals", refs, None), ("events", events, EVENT_COLUMNS)):
+        path = write_csv(tmp_path / f"{feed}.csv", rows, *([columns] if columns else []))
+        result = ingest_file(engine, path, feed, synthetic=True, today=TODAY)
+        assert result.rows_quarantined == 0
+    engine.dispose()
+    return url
+
+
+def test_the_cards_withhold_the_eligible_that_four_small_decisions_would_pin(
+    open_page, four_single_decisions_store
+) -> None:
+    values = progress.headline_figures(
+        load_store(make_engine(four_single_decisions_store)), Filters()
+    )
+    assert (values["referrals"], values["eligible"], values["awaiting_decision"]) == (6, 4, 1)
+    home = open_page("", "oversight", url=four_single_decisions_store)
+    _ok(home)
+    cards = {m.label: str(m.value) for m in home.metric}
+    assert cards["Referrals received"] == "6"
+    assert cards["Eligible"] == "withheld"
+    assert cards["Awaiting decision"] == "<5"
+    assert cards["Passed back to force"] == "<5"
+    # Outcomes follows the cards: neither Kent's total nor the decided count is printed.
+    at = _open_tab(
+        open_page, "outcomes", "outcomes_tab", "Decisions by force", url=four_single_decisions_store
+    )
+    kent = pl.from_pandas(at.dataframe[0].value).cast(pl.String).row(0, named=True)
+    assert _n(kent["Total"]) is None, kent
+    at = _open_tab(
+        open_page, "outcomes", "outcomes_tab", "Time in each stage", url=four_single_decisions_store
+    )
+    stages = pl.from_pandas(at.dataframe[0].value).cast(pl.String)
+    assert _n(stages.filter(pl.col("Stage") == "Referral to decision")["Referrals"][0]) is None
+    # A steward with suppression off sees the figures themselves.
+    steward = open_page("", "steward", url=four_single_decisions_store, disclosure_off=True)
+    cards = {m.label: str(m.value) for m in steward.metric}
+    assert (cards["Eligible"], cards["Awaiting decision"]) == ("4", "1")
