@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import streamlit as st
@@ -29,6 +29,9 @@ from metrics.disclosure import (
 )
 from metrics.filters import Filters
 from metrics.frames import AWAITING_DECISION, DECISIONS, StoreFrames, load_store
+
+if TYPE_CHECKING:
+    from metrics.disclosure_links import Link
 
 
 @st.cache_resource(show_spinner="Reading the store…", max_entries=2)
@@ -57,6 +60,9 @@ def prewarm_store(url: str, version: int) -> None:
     def load() -> None:
         try:
             store_frames(url, version)
+            # The linked-figure audit's solver (about 0.4 s to import), so that the
+            # first page with a small hidden count does not wait for it.
+            import scipy.optimize  # noqa: F401
         except Exception:  # the page will read (and report) it again
             logging.getLogger("beaconport.dashboard").exception("pre-reading the store failed")
             with _prewarm_lock:
@@ -285,31 +291,114 @@ def _cards_as_one(values: Mapping[str, int], out: dict[str, str], cfg: Disclosur
     stand-alone counts are within the referrals. Four decisions of 1 beside an eligible
     ``<5`` are each 1 to 4 and add up to at most 4, so each is 1 and the eligible is 4:
     each table alone protects that, the two together do not."""
-    from metrics.disclosure_links import LinkedFigures, at_most, protect_linked, sums_to
-
-    def as_figure(text: str) -> int | str:
-        return int(text.replace(",", "")) if is_exact(text) else text
+    from metrics.disclosure_links import at_most, sums_to
 
     alone = ("rape_referrals", "charged", "misconduct_referrals")
-    shown: dict[str, int | str | None] = {k: as_figure(out[k]) for k in HEADLINE_FIGURES}
+    shown: dict[str, str | None] = {k: out[k] for k in HEADLINE_FIGURES}
     shown["ineligible"] = None  # not on the cards, but the referrals less the eligible
-    figures = LinkedFigures(
-        {k: values[k] for k in _HEADLINE_KEY},
-        shown,
-        [
-            sums_to(["eligible", "ineligible"], "referrals"),
-            sums_to(list(HEADLINE_DECISIONS), "eligible"),
-            *(at_most(k, "referrals") for k in alone),
-        ],
-    )
+    links = [
+        sums_to(["eligible", "ineligible"], "referrals"),
+        sums_to(list(HEADLINE_DECISIONS), "eligible"),
+        *(at_most(k, "referrals") for k in alone),
+    ]
     # A decision before the eligible total, the eligible before the referrals, the
     # smallest first; small totals only when nothing of five or more will do.
     candidates = sorted(HEADLINE_DECISIONS, key=lambda k: values[k]) + ["eligible", "referrals"]
     last_resort = ["referrals", "eligible", *HEADLINE_DECISIONS]
-    result = protect_linked(figures, candidates, cfg, last_resort)
-    for k in HEADLINE_FIGURES:
-        v = result[k]
-        out[k] = f"{v:,}" if isinstance(v, int) else str(v)
+    result = audit_shown(
+        {k: values[k] for k in _HEADLINE_KEY}, shown, links, candidates, last_resort, cfg
+    )
+    out.update({k: result[k] for k in HEADLINE_FIGURES})
+
+
+def audit_shown(
+    values: Mapping[str, int],
+    shown: Mapping[str, str | None],
+    links: Sequence[Link],
+    candidates: Sequence[str],
+    last_resort: Sequence[str] = (),
+    cfg: DisclosureConfig | None = None,
+) -> dict[str, str | None]:
+    """``metrics.disclosure_links.protect_linked`` over figures as the pages print them
+    (``"1,273"``, ``"<5"``, ``"withheld"``, or None when not printed): the figures
+    with more of them withheld where the ``links`` a reader knows would pin a small
+    count. Figures are withheld from ``candidates`` (printed as five or more) in their
+    order, then from ``last_resort`` (printed as ``<5``)."""
+    from metrics.disclosure_links import LinkedFigures, protect_linked
+
+    def as_figure(text: str | None) -> int | str | None:
+        if text is None:
+            return None
+        return int(text.replace(",", "")) if is_exact(text) else text
+
+    figures = LinkedFigures(values, {k: as_figure(v) for k, v in shown.items()}, list(links))
+    result = protect_linked(figures, candidates, cfg or disclosure_config(), last_resort)
+    return {
+        k: (None if shown[k] is None else f"{v:,}" if isinstance(v, int) else str(v))
+        for k, v in result.items()
+    }
+
+
+def withhold_rows(
+    shown: Shown, key: str, keys: Collection[object], columns: Sequence[str]
+) -> Shown:
+    """``shown`` with ``columns`` withheld on the rows whose ``key`` is in ``keys``
+    (``withheld`` in the table, null in the values)."""
+    if not keys:
+        return shown
+    hit = pl.col(key).is_in(list(keys))
+    return Shown(
+        shown.table.with_columns(
+            pl.when(hit).then(pl.lit(WITHHELD)).otherwise(pl.col(c)).alias(c) for c in columns
+        ),
+        shown.values.with_columns(
+            pl.when(hit).then(None).otherwise(pl.col(c)).alias(c) for c in columns
+        ),
+        True,
+        shown.totals,
+    )
+
+
+def protect_covering(
+    shown: Shown,
+    counts: pl.DataFrame,
+    *,
+    key: str,
+    count: str,
+    total: int,
+    rate_columns: Sequence[str] = (),
+    most_per_item: int | None = None,
+) -> Shown:
+    """A table of counts that together cover ``total`` items, each item counted in one
+    row at least (and in at most ``most_per_item`` rows, when given): referrals by
+    offence group, where every referral has a code. The reader knows the total
+    whenever a percentage of it is shown, and then that the rows add up to at least
+    it, so the shown rows can pin a ``<5`` (5 of 9 referrals shown, the only other
+    group ``<5``: it is at least 4). Withholds more rows (count and ``rate_columns``),
+    the smallest first, until none is pinned. ``counts`` holds the true counts."""
+    from metrics.disclosure_links import Link, at_most
+
+    if shown.table.height == 0:
+        return shown
+    names = {str(k): k for k in counts[key]}
+    true = dict(zip(map(str, counts[key]), counts[count], strict=True))
+    printed = dict(zip(map(str, shown.table[key]), shown.table[count].cast(pl.String), strict=True))
+    rate_shown = any(
+        is_exact(str(printed[n])) and true[n] > 0 and rate is not None
+        for c in rate_columns
+        for n, rate in zip(map(str, shown.values[key]), shown.values[c], strict=True)
+    )
+    total_name = "__total__"
+    values = {**true, total_name: total}
+    figures: dict[str, str | None] = {**printed, total_name: f"{total}" if rate_shown else None}
+    links = [at_most(n, total_name) for n in true]
+    links.append(Link({**dict.fromkeys(true, 1), total_name: -1}, low=0))
+    if most_per_item is not None:
+        links.append(Link({**dict.fromkeys(true, 1), total_name: -most_per_item}, high=0))
+    candidates = sorted(true, key=lambda n: true[n])
+    result = audit_shown(values, figures, links, candidates)
+    more = [names[n] for n in true if result[n] == WITHHELD != figures[n]]
+    return withhold_rows(shown, key, more, [count, *rate_columns])
 
 
 def shown_parts(parts: dict[str, int], total: int | None, disclosure_on: bool) -> dict[str, str]:

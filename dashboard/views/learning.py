@@ -21,7 +21,7 @@ from dashboard.components.charts import (  # noqa: E402
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.data import ask, frames, shown_long, shown_table  # noqa: E402
+from dashboard.data import ask, certain_leader, frames, is_exact, shown_long, shown_table  # noqa: E402
 from metrics import reference, themes  # noqa: E402
 from metrics.frames import DECISIONS  # noqa: E402
 
@@ -231,9 +231,15 @@ with tabs[3]:
             }
             z.append([rows[b]["referrals"] if b in rows else None for b in theme_order])
             text.append([rows[b]["display"] if b in rows else "" for b in theme_order])
-        pairs = co.filter(
-            pl.col("theme_a") < pl.col("theme_b"), pl.col("referrals").is_not_null()
-        ).sort("referrals", descending=True)
+        # A pair is named only when no hidden figure could make another pair lead.
+        pairs = co.filter(pl.col("theme_a") < pl.col("theme_b")).with_columns(
+            (pl.col("theme_a") + "|" + pl.col("theme_b")).alias("pair")
+        )
+        leader = certain_leader(pairs, "pair", ["display"])
+        top = pairs.filter(pl.col("pair") == leader) if leader is not None else pairs.clear()
+        top_count = str(top["display"][0]) if top.height else ""
+        if is_exact(top_count):
+            top_count = f"{int(top_count.replace(',', '')):,}"
         fig = go.Figure(
             go.Heatmap(
                 z=z,
@@ -251,9 +257,9 @@ with tabs[3]:
         base_layout(
             fig,
             (
-                f"Most often together: {labels[pairs['theme_a'][0]].lower()} and "
-                f"{labels[pairs['theme_b'][0]].lower()} ({pairs['referrals'][0]:,} referrals)"
-                if pairs.height
+                f"Most often together: {labels[top['theme_a'][0]].lower()} and "
+                f"{labels[top['theme_b'][0]].lower()} ({top_count} referral{'' if top_count == '1' else 's'})"
+                if top.height
                 else "Themes found together"
             ),
             "Theme",

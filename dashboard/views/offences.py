@@ -14,8 +14,20 @@ context = require_role("offences")
 from dashboard.components.charts import OKABE_ITO, bar_chart, base_layout, stacked_bars  # noqa: E402
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.data import ask, certain_leader, frames, shown_count, shown_table, wide  # noqa: E402
+from dashboard.data import (  # noqa: E402
+    Shown,
+    ask,
+    audit_shown,
+    certain_leader,
+    frames,
+    protect_covering,
+    shown_count,
+    shown_table,
+    wide,
+    withhold_rows,
+)
 from metrics import offences, reference, volumes  # noqa: E402
+from metrics.disclosure import WITHHELD  # noqa: E402
 
 on = context.disclosure_on
 store = frames(context)
@@ -29,6 +41,12 @@ st.caption(
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
 
 group_order = offences.offence_groups()
+
+
+def referrals_in_view() -> int:
+    """The number of referrals the filters select (each has at least one code)."""
+    return int(ask(volumes.referrals_by_force, context)["referrals"].sum() or 0)
+
 
 # Only the chosen tab's figures are computed and sent to the browser.
 tabs = section_tabs(
@@ -52,6 +70,16 @@ with tabs[0]:
             totals=None,
             rate_columns={"percent": ["referrals"]},
         )
+        if on:  # the percentages give the total, which every referral is in a group of
+            g = protect_covering(
+                g,
+                groups,
+                key="offence_group",
+                count="referrals",
+                total=referrals_in_view(),
+                rate_columns=["percent"],
+                most_per_item=len(group_order),
+            )
         gplot = g.values.with_columns(g.table["referrals"].alias("shown"))
         rape = gplot.filter(pl.col("offence_group") == "Rape")
         if rape.height and rape["percent"][0] is not None:
@@ -88,6 +116,15 @@ with tabs[1]:
             totals=None,
             rate_columns={"percent": ["referrals"]},
         )
+        if on:  # as for the groups: every referral has at least one code
+            c = protect_covering(
+                c,
+                codes,
+                key="code",
+                count="referrals",
+                total=referrals_in_view(),
+                rate_columns=["percent"],
+            )
         cplot = c.values.with_columns(
             c.table["referrals"].alias("shown"), codes["offence"].alias("offence")
         ).filter(pl.col("referrals").is_null() | (pl.col("referrals") > 0))
@@ -195,7 +232,40 @@ with tabs[3]:
             context=context,
         )
 
+
 # ----------------------------------------------------------------- rape priority subset
+def _protect_rape_priority(
+    r: Shown, rape_force: pl.DataFrame, total_rape: str, total_refs: str
+) -> tuple[Shown, str, str]:
+    """The tab as one linked set: every listed force has at least one referral and
+    no more rape referrals than referrals, and the forces' referrals (not printed
+    here) add up to the total quoted. Without this, "5 of 6" beside one force's 5 and
+    another's 0 gives the second force exactly 1 referral. The total referrals are
+    withheld first, then the forces' figures, the smallest first."""
+    from metrics.disclosure_links import Link, at_most, sums_to
+
+    forces = rape_force["force"].to_list()
+    values = {"total referrals": int(rape_force["referrals"].sum())}
+    values["total rape"] = int(rape_force["rape_referrals"].sum())
+    shown: dict[str, str | None] = {"total referrals": total_refs, "total rape": total_rape}
+    links = []
+    printed = dict(zip(r.table["force"], r.table["rape_referrals"].cast(pl.String), strict=True))
+    for row in rape_force.iter_rows(named=True):
+        f = row["force"]
+        values[f"{f} referrals"], shown[f"{f} referrals"] = row["referrals"], None
+        values[f"{f} rape"], shown[f"{f} rape"] = row["rape_referrals"], printed[f]
+        links.append(at_most(f"{f} rape", f"{f} referrals"))
+        links.append(Link({f"{f} referrals": 1}, low=1))  # listed: at least one
+    links.append(sums_to([f"{f} referrals" for f in forces], "total referrals"))
+    links.append(sums_to([f"{f} rape" for f in forces], "total rape"))
+    by_size = sorted(forces, key=lambda f: values[f"{f} rape"])
+    candidates = ["total referrals", *(f"{f} rape" for f in by_size), "total rape"]
+    result = audit_shown(values, shown, links, candidates, last_resort=["total referrals"])
+    more = [f for f in forces if result[f"{f} rape"] == WITHHELD != shown[f"{f} rape"]]
+    r = withhold_rows(r, "force", more, ["rape_referrals"])
+    return r, str(result["total rape"]), str(result["total referrals"])
+
+
 with tabs[4]:
     if tabs[4].open:
         st.subheader("Priority: referrals involving rape")
@@ -214,8 +284,13 @@ with tabs[4]:
         total_rape = "0" if figure is None else figure.display
         if figure is not None and figure.value is not None:
             total_rape = f"{figure.value:,}"
+        total_refs_shown = shown_count(total_refs, on)
+        if on and rape_force.height:
+            r, total_rape, total_refs_shown = _protect_rape_priority(
+                r, rape_force, total_rape, total_refs_shown
+            )
         st.markdown(
-            f"**{total_rape}** of **{shown_count(total_refs, on)}** referrals in view "
+            f"**{total_rape}** of **{total_refs_shown}** referrals in view "
             "involve an allegation of rape (any offence code with `rape = true`). The review "
             "assesses these first."
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from itertools import combinations
+from itertools import combinations, product
 
 import polars as pl
 import pytest
@@ -423,3 +423,155 @@ def test_the_cards_withhold_the_eligible_that_four_small_decisions_would_pin(
     steward = open_page("", "steward", url=four_single_decisions_store, disclosure_off=True)
     cards = {m.label: str(m.value) for m in steward.metric}
     assert (cards["Eligible"], cards["Awaiting decision"]) == ("4", "1")
+
+
+# ----------------------------------------------------------------- offence types
+def _small_store(tmp_path, name: str, refs: list[dict], events: list[dict] = ()) -> str:
+    from data_checks.gate import ingest_file
+    from tests.data_checks.helpers import EVENT_COLUMNS, TODAY, write_csv
+
+    url = f"sqlite:///{tmp_path / f'{name}.db'}"
+    engine = make_engine(url)
+    path = write_csv(tmp_path / f"{name}-r.csv", refs)
+    assert ingest_file(engine, path, "referrals", synthetic=True, today=TODAY).rows_quarantined == 0
+    if events:
+        path = write_csv(tmp_path / f"{name}-e.csv", list(events), EVENT_COLUMNS)
+        result = ingest_file(engine, path, "events", synthetic=True, today=TODAY)
+        assert result.rows_quarantined == 0
+    engine.dispose()
+    return url
+
+
+def _coverage_pins(table: pl.DataFrame, most: int | None, cap: int = 40) -> list[str]:
+    """The hidden small counts of an offence table (``Referrals`` and ``% of
+    referrals`` by row) that a reader can pin, by brute force: the total N is any
+    number every shown percentage rounds to (any number when none is shown); every
+    referral has a code, so the rows add up to at least N (and at most ``most`` times
+    N), none above N; a ``<5`` is 1 to 4, a ``withheld`` at least 5."""
+    rows = list(table.select(pl.all().cast(pl.String)).iter_rows())
+    label, count, pct = 0, -2, -1
+    shown = [(int(r[count]), float(r[pct])) for r in rows if _n(r[count]) and _n(r[count]) > 0]
+    totals = [
+        n
+        for n in range(1, cap + 1)
+        if all(c <= n and abs(100 * c / n - p) <= 0.05 + 1e-9 for c, p in shown)
+    ]
+    known = sum(int(r[count]) for r in rows if _n(r[count]) is not None)
+    hidden = [r for r in rows if _n(r[count]) is None]
+    ranges = [range(1, 5) if r[count] == "<5" else range(5, cap + 1) for r in hidden]
+    seen: list[set[int]] = [set() for _ in hidden]
+    for n in totals:
+        for values in product(*ranges):
+            total = known + sum(values)
+            if max(values, default=0) <= n and total >= n and (most is None or total <= most * n):
+                for s, v in zip(seen, values, strict=True):
+                    s.add(v)
+    return [r[label] for r, s in zip(hidden, seen, strict=True) if r[count] == "<5" and len(s) == 1]
+
+
+@pytest.mark.parametrize(
+    ("tab", "most"), [("Offence groups", 4), ("Home Office codes", None)], ids=["groups", "codes"]
+)
+def test_offence_tables_hide_what_every_referral_having_a_code_would_pin(
+    open_page, tmp_path, tab, most
+) -> None:
+    """9 referrals: 5 rape only, 4 other contact only. "5 (55.6%)" gave the total 9, and
+    every referral has a code, so the <5 was at least 9 - 5 = 4."""
+    from tests.data_checks.helpers import referral
+
+    refs = [referral(force_referral_id=f"R-{k}", offence_codes="19D") for k in range(5)]
+    refs += [referral(force_referral_id=f"O-{k}", offence_codes="22B") for k in range(4)]
+    url = _small_store(tmp_path, "nine", refs)
+    at = _open_tab(open_page, "offences", "offences_tab", tab, url=url)
+    table = pl.from_pandas(at.dataframe[0].value).cast(pl.String)
+    assert "<5" in table["Referrals"].to_list()
+    assert _coverage_pins(table, most) == []
+    title = at.main.markdown[0].value
+    assert "5 referrals" not in title and "55" not in title, title
+    # The steward's view is the truth the page hides.
+    steward = _open_tab(
+        open_page, "offences", "offences_tab", tab, role="steward", url=url, disclosure_off=True
+    )
+    exact = pl.from_pandas(steward.dataframe[0].value).cast(pl.String)
+    assert sorted(v for v in exact["Referrals"].to_list() if v != "0") == ["4", "5"]
+
+
+def test_offence_groups_still_show_what_nothing_pins(open_page, tmp_path) -> None:
+    """20 referrals: 12 rape only, 3 other contact only, 5 with both. The other
+    contact 8 and the rape 17 cover 20 with room to spare: nothing more is withheld."""
+    from tests.data_checks.helpers import referral
+
+    refs = [referral(force_referral_id=f"R-{k}", offence_codes="19D") for k in range(12)]
+    refs += [referral(force_referral_id=f"O-{k}", offence_codes="22B") for k in range(3)]
+    refs += [referral(force_referral_id=f"B-{k}", offence_codes="19D;22B") for k in range(5)]
+    url = _small_store(tmp_path, "twenty", refs)
+    at = _open_tab(open_page, "offences", "offences_tab", "Offence groups", url=url)
+    table = pl.from_pandas(at.dataframe[0].value).cast(pl.String)
+    shown = dict(zip(table["Offence group"], table["Referrals"], strict=True))
+    assert shown["Rape"] == "17" and shown["Other contact sexual offence"] == "8"
+    assert at.main.markdown[0].value == "**17 referrals (85%) include a rape offence**"
+    assert _coverage_pins(table, 4) == []
+
+
+def test_rape_priority_does_not_give_a_forces_referrals_away(open_page, tmp_path) -> None:
+    """Essex 5 referrals, all rape; Surrey 1, not rape. "5 of 6" beside Essex 5 and
+    Surrey 0 gave Surrey (listed, so at least 1 referral) exactly 1."""
+    from tests.data_checks.helpers import referral
+
+    refs = [
+        referral(force_referral_id=f"E-{k}", force="Essex Police", offence_codes="19D")
+        for k in range(5)
+    ]
+    refs.append(referral(force_referral_id="S-1", force="Surrey Police", offence_codes="22B"))
+    url = _small_store(tmp_path, "essex", refs)
+    at = _open_tab(open_page, "offences", "offences_tab", "Rape priority", url=url)
+    text = next(m.value for m in at.main.markdown if "allegation of rape" in m.value)
+    table = pl.from_pandas(at.dataframe[0].value).cast(pl.String)
+    rape = dict(zip(table["Force"], table["Rape referrals"], strict=True))
+    total = re.match(r"\*\*(.+?)\*\* of \*\*(.+?)\*\*", text).group(2)
+    # The reader's arithmetic, by brute force: each listed force has at least one
+    # referral and at least its rape referrals; they add up to the total quoted.
+    surrey = set()
+    for essex_n, surrey_n in product(range(1, 40), repeat=2):
+        floors = [_n(rape["Essex Police"]) or 0, _n(rape["Surrey Police"]) or 0]
+        if essex_n < floors[0] or surrey_n < floors[1]:
+            continue
+        t = essex_n + surrey_n
+        if (_n(total) is not None and t != _n(total)) or (total == "withheld" and t < 5):
+            continue
+        surrey.add(surrey_n)
+    assert len(surrey) > 1, (text, rape)
+    assert rape == {"Essex Police": "5", "Surrey Police": "0"}  # still shown
+
+
+def test_the_pair_of_themes_named_together_surely_leads(open_page, tmp_path) -> None:
+    """Kent: 6 referrals assessed; records incomplete on 5, lines of inquiry on 1 of
+    those. The only pair found together is <5, every other pair 0: the title named a
+    pair with "0 referrals" as the most often together (it ranked the shown pairs
+    only); it must name the <5 pair, which surely leads, or none."""
+    from tests.data_checks.helpers import event, referral
+
+    refs = [referral(force_referral_id=f"K-{k}") for k in range(6)]
+    events = []
+    for k in range(6):
+        events.append(event(f"K-{k}", "assessment_started", "2025-08-05"))
+        events.append(event(f"K-{k}", "assessment_completed", "2025-08-20", "passed_back_to_force"))
+        if k < 5:
+            events.append(event(f"K-{k}", "learning_theme", "2025-08-20", "records_incomplete"))
+    events.append(event("K-0", "learning_theme", "2025-08-20", "lines_of_inquiry_not_followed"))
+    url = _small_store(tmp_path, "themes", refs, events)
+    at = _open_tab(open_page, "learning", "learning_tab", "Found together", url=url)
+    pair = "lines of inquiry not followed and records incomplete or inaccurate"
+    titles = [m.value.replace("\\<", "<") for m in at.main.markdown]
+    assert f"**Most often together: {pair} (<5 referrals)**" in titles, titles
+    steward = _open_tab(
+        open_page,
+        "learning",
+        "learning_tab",
+        "Found together",
+        role="steward",
+        url=url,
+        disclosure_off=True,
+    )
+    titles = [m.value for m in steward.main.markdown]
+    assert f"**Most often together: {pair} (1 referral)**" in titles, titles
