@@ -8,6 +8,7 @@ printed as one line on standard error; no traceback is shown.
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -41,6 +42,21 @@ def main(
 ) -> None:
     """Beaconport: ingest force referral returns and review events, check them, report."""
     state.db_url = db
+
+
+def run() -> None:
+    """The ``beaconport`` console script: the command line, with a database error no
+    command foresaw (a read-only file, a server gone away) given as one line, exit
+    status 1, instead of a traceback. Nothing half-done is kept: every write is in a
+    transaction that the error rolled back."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        app()
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        typer.echo(f"beaconport: the database refused the operation: {reason}", err=True)
+        sys.exit(1)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -10,6 +10,12 @@ import typer
 from dashboard.cli import StageDisplay, app, fail, get_engine
 from data_checks.errors import BeaconportError
 
+#: The first line of ``check``'s output for a store that is not all real data.
+ORIGIN_LINES = {
+    "synthetic": "SYNTHETIC DATA: the store holds synthetic files",
+    "mixed": "MIXED DATA: the store holds synthetic and real files",
+}
+
 
 @app.command()
 def check(
@@ -48,21 +54,27 @@ def check(
         fail(f"quality configuration: {exc}")
     if stale_days is not None:
         config = replace(config, stale_days=stale_days)
+    if docs is not None and docs.exists() and not docs.is_dir():
+        fail(f"--docs {docs}: is a file; give a folder for the Data Docs")
     engine = get_engine()
     with StageDisplay(quiet) as show:
         try:
             run = run_checks(engine, config=config, docs_dir=docs, progress=show)
-        except (BeaconportError, OSError) as exc:
+        except BeaconportError as exc:
             show.stop()
             fail(str(exc))
+        except OSError as exc:
+            show.stop()
+            where = f" {exc.filename}" if exc.filename else ""
+            fail(f"cannot write the Data Docs or read a file{where}: {exc.strerror or exc}")
     from metrics.store import data_origin
 
     origin = data_origin(engine)
     if as_json:
         typer.echo(json.dumps(run.summary() | {"data_origin": origin}))
     else:
-        if origin != "real":
-            typer.echo(f"{origin.upper()} DATA: the store holds synthetic files")
+        if origin in ORIGIN_LINES:
+            typer.echo(ORIGIN_LINES[origin])
         failed = {s: len(run.failed(s)) for s in ("critical", "warning", "info")}
         typer.echo(
             f"checked the store (as at {run.as_at or 'empty'}): {len(run.results)} checks, "

@@ -116,7 +116,7 @@ def report(
             # The form that may be passed on says what the data are, in the object itself.
             figures["disclosure_control"]["data_origin"] = origin
         typer.echo(json.dumps(figures))
-        if origin != "real":
+        if origin in ORIGIN_WARNINGS:
             # Standard output keeps the contract's object; the warning goes beside it.
             typer.echo(f"beaconport: {ORIGIN_WARNINGS[origin]}", err=True)
     else:

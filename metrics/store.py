@@ -349,11 +349,36 @@ def read_frame(conn: Connection | Engine, query, schema: dict | None = None) -> 
     cols = list(result.keys())
     rows = result.fetchall()
     data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
-    return (
-        pl.DataFrame(data, schema=schema or None, strict=False)
-        if rows
-        else pl.DataFrame({c: [] for c in cols}, schema=schema or None)
-    )
+    if rows:
+        return pl.DataFrame(data, schema=schema or None, strict=False)
+    return pl.DataFrame(schema=schema or _empty_schema(query, cols))
+
+
+_POLARS_TYPES = {
+    int: pl.Int64,
+    str: pl.String,
+    float: pl.Float64,
+    bool: pl.Boolean,
+    date: pl.Date,
+    datetime: pl.Datetime("us"),
+}
+
+
+def _empty_schema(query: object, cols: list[str]) -> dict[str, pl.DataType]:
+    """Column types for an empty result, from the query's own column types, so that an
+    empty store's frames join and compare like full ones (a column of no rows would
+    otherwise have Polars' null type)."""
+    types: dict[str, pl.DataType] = {}
+    selected = getattr(query, "selected_columns", None)
+    for c in cols:
+        dtype: pl.DataType = pl.Null()
+        try:
+            python_type = selected[c].type.python_type  # type: ignore[index]
+            dtype = _POLARS_TYPES.get(python_type, pl.Null())
+        except (KeyError, TypeError, NotImplementedError, AttributeError):
+            pass
+        types[c] = dtype
+    return types
 
 
 REFERRAL_SCHEMA = {
