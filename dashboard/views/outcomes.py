@@ -17,6 +17,7 @@ from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import (  # noqa: E402
     Shown,
     ask,
+    audit_shown,
     disclosure_config,
     frames,
     headline_shown,
@@ -26,7 +27,7 @@ from dashboard.data import (  # noqa: E402
     wide,
 )
 from metrics import outcomes, progress, reference, volumes  # noqa: E402
-from metrics.disclosure import one_more_to_withhold  # noqa: E402
+from metrics.disclosure import WITHHELD, one_more_to_withhold  # noqa: E402
 from metrics.frames import AWAITING_DECISION, DECISIONS  # noqa: E402
 
 on = context.disclosure_on
@@ -92,7 +93,68 @@ def decisions_by_force_shown(mix: pl.DataFrame) -> Shown:
     else:
         table = joint.with_columns(eligible.alias("total")).drop("ineligible")
     totals = {k: j.totals[k] for k in decision_order if k in j.totals}
-    return Shown(table.filter(keep), values.filter(keep), j.hidden, totals)
+    shown = Shown(table.filter(keep), values.filter(keep), j.hidden, totals)
+    return _with_the_cards(shown, joint.filter(keep)) if on else shown
+
+
+def _with_the_cards(d: Shown, joint: pl.DataFrame) -> Shown:
+    """``d`` audited together with the Progress cards for the same filters
+    (``headline_shown``): the forces' decisions add up to the national decisions
+    and their eligible referrals to the national eligible, which the cards may print
+    while this table withholds a force's total. With one force in view, the table's
+    10, 10, <5 and 28 beside the cards' eligible 51 gave the <5 as 3. A force's
+    decision is withheld, the smallest first, until no small count is pinned."""
+    from metrics.disclosure_links import sum_between, sums_to
+
+    cards = headline_shown(ask(progress.headline_figures, context), on)
+    truth = ask(progress.headline_figures, context)
+    values: dict[str, int] = {f"national {k}": truth[k] for k in ("referrals", "eligible")}
+    shown: dict[str, str | None] = {f"national {k}": cards[k] for k in ("referrals", "eligible")}
+    values["national ineligible"], shown["national ineligible"] = truth["ineligible"], None
+    links = [
+        sums_to(["national eligible", "national ineligible"], "national referrals"),
+    ]
+    for k in decision_order:
+        values[f"national {k}"], shown[f"national {k}"] = truth[k], cards[k]
+    national = {k: d.totals[k].value if k in d.totals else None for k in DECISIONS}
+    if all(v is not None for v in national.values()):  # the title quotes two sums
+        decided = sum(national.values())
+        reopened = national["passed_back_to_force"] + national["adopted_by_nca"]
+        links.append(sum_between([f"national {k}" for k in DECISIONS], decided, decided))
+        reopening = ["national passed_back_to_force", "national adopted_by_nca"]
+        links.append(sum_between(reopening, reopened, reopened))
+    cells = []
+    printed = d.table.select("force", *decision_order).rows_by_key("force", named=True)
+    for row in joint.iter_rows(named=True):
+        f = row["force"]
+        for k in decision_order:
+            values[f"{f}|{k}"], shown[f"{f}|{k}"] = row[k], str(printed[f][0][k])
+            cells.append(f"{f}|{k}")
+        eligible = sum(row[k] for k in decision_order)
+        values[f"{f}|eligible"], shown[f"{f}|eligible"] = eligible, None  # a sum of the cells
+        links.append(sums_to([f"{f}|{k}" for k in decision_order], f"{f}|eligible"))
+    forces = joint["force"].to_list()
+    for k in decision_order:
+        links.append(sums_to([f"{f}|{k}" for f in forces], f"national {k}"))
+    links.append(sums_to([f"{f}|eligible" for f in forces], "national eligible"))
+    candidates = sorted(cells, key=lambda c: values[c])
+    result = audit_shown(values, shown, links, candidates)
+    more = {c for c in cells if result[c] == WITHHELD != shown[c]}
+    if not more:
+        return d
+    table, vals = d.table, d.values
+    for k in decision_order:
+        hit = pl.col("force").is_in([f for f in forces if f"{f}|{k}" in more])
+        table = table.with_columns(
+            pl.when(hit).then(pl.lit(WITHHELD)).otherwise(pl.col(k)).alias(k)
+        )
+        vals = vals.with_columns(pl.when(hit).then(None).otherwise(pl.col(k)).alias(k))
+    touched = pl.col("force").is_in(sorted({c.split("|")[0] for c in more}))
+    table = table.with_columns(
+        pl.when(touched).then(pl.lit(WITHHELD)).otherwise(pl.col("total")).alias("total")
+    )
+    vals = vals.with_columns(pl.when(touched).then(None).otherwise(pl.col("total")).alias("total"))
+    return Shown(table, vals, True, d.totals)
 
 
 def _without_sum(a: Shown) -> Shown:
