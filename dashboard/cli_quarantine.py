@@ -38,6 +38,11 @@ def _filters(force, reason, file, status, feed=None):
         fail(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
     if feed is not None and feed not in ("referrals", "events"):
         fail(f"--feed: '{feed}' is not referrals or events")
+    if force is not None:
+        from metrics.reference import resolve_force
+
+        if resolve_force(force) is None:
+            fail(f"--force: '{force}' is not a force's name, short name or alias")
     return QuarantineFilters(force=force, reason=reason, file=file, status=status, feed=feed)
 
 
@@ -51,7 +56,7 @@ def list_rows(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per row."),
 ) -> None:
     """List quarantined rows with every reason (open ones unless --status says otherwise)."""
-    from data_checks.quarantine import list_quarantined
+    from data_checks.quarantine import QuarantineFilters, list_quarantined
 
     frame = list_quarantined(get_engine(), _filters(force, reason, file, status, feed))
     if as_json:
@@ -61,10 +66,27 @@ def list_rows(
     for r in frame.iter_rows(named=True):
         typer.echo(
             f"#{r['quarantine_id']} [{r['status']}] {r['feed']} {Path(r['source_file']).name} "
-            f"row {r['source_row']}: {r['force'] or '(unknown force)'} / "
+            f"row {r['source_row']}: {_force_text(r)} / "
             f"{r['force_referral_id'] or '-'} [{r['data_origin']}]: {r['reasons']}"
         )
     typer.echo(f"{frame.height} quarantined row(s)", err=True)
+    if reason and frame.height == 0:
+        every = list_quarantined(get_engine(), QuarantineFilters(status="all"))
+        known = sorted({c for codes in every["reason_codes"] if codes for c in codes.split(";")})
+        if reason not in known:
+            typer.echo(
+                f"beaconport: no quarantined row has the reason '{reason}'"
+                + (f" (reasons in the store: {', '.join(known)})" if known else ""),
+                err=True,
+            )
+
+
+def _force_text(row: dict) -> str:
+    """The force as stored, else as the file gave it (so a steward sees the typo)."""
+    if row["force"]:
+        return row["force"]
+    received = row.get("force_as_received")
+    return f"unknown force {received!r}" if received else "(no force given)"
 
 
 @quarantine_app.command("export")

@@ -100,6 +100,12 @@ def report(
     from metrics.report import build_report
     from metrics.store import data_origin
 
+    if threshold is not None and not suppress:
+        typer.echo(
+            "beaconport: --threshold has no effect without --suppress; "
+            "these figures are unsuppressed",
+            err=True,
+        )
     engine = get_engine(state.db_url)
     try:
         if threshold is None:

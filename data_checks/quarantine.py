@@ -84,6 +84,7 @@ _LIST_SCHEMA = {
     "feed": pl.String,
     "status": pl.String,
     "force": pl.String,
+    "force_as_received": pl.String,
     "force_referral_id": pl.String,
     "reason_codes": pl.String,
     "reasons": pl.String,
@@ -152,7 +153,7 @@ def list_quarantined(engine: Engine, filters: QuarantineFilters | None = None) -
     """Quarantined rows (open ones by default), oldest first, with every reason in words.
 
     Columns: quarantine_id, feed, status, force (canonical name, null when the row named
-    no known force), force_referral_id, reason_codes (``;``-separated), reasons (text),
+    no known force), force_as_received (the cell as the file gave it), force_referral_id, reason_codes (``;``-separated), reasons (text),
     source_file, source_row (spreadsheet row, header = 1), received_at, data_origin
     (``SYNTHETIC`` or ``real``), and the resolved_by_* links of a closed row.
     """
@@ -163,6 +164,7 @@ def list_quarantined(engine: Engine, filters: QuarantineFilters | None = None) -
             "feed": r["feed"],
             "status": r["status"],
             "force": r["force"],
+            "force_as_received": _raw_by_contract_name(r["raw"], ["force"]).get("force"),
             "force_referral_id": r["force_referral_id"],
             "reason_codes": r["reason_codes"],
             "reasons": reasons_text(r["reasons"]),

@@ -91,7 +91,7 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(name: str, data: bytes) -> tuple[list[str], list[list[str | None]], list[int]]:
+def _read_xlsx(name: str, data: bytes) -> tuple[list[str], list[list[str | None]], list[int], str]:
     from openpyxl import load_workbook
 
     try:
@@ -100,6 +100,12 @@ def _read_xlsx(name: str, data: bytes) -> tuple[list[str], list[list[str | None]
         raise RejectedFile(name, f"not a readable .xlsx workbook ({type(exc).__name__})") from None
     try:
         ws = wb.worksheets[0]
+        note = (
+            f" (read the first of {len(wb.worksheets)} sheets, '{ws.title}'; "
+            "the return must be on the first sheet)"
+            if len(wb.worksheets) > 1
+            else ""
+        )
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
@@ -111,7 +117,7 @@ def _read_xlsx(name: str, data: bytes) -> tuple[list[str], list[list[str | None]
             cells = [_cell_text(v) for v in row]
             body.append(cells)
             numbers.append(i)
-        return headers, body, numbers
+        return headers, body, numbers, note
     finally:
         wb.close()
 
@@ -212,8 +218,9 @@ def read_received_file(
     digest = file_digest(data)
     if not data.strip():
         raise RejectedFile(name, "the file is empty")
+    sheet_note = ""
     if data[:4] == b"PK\x03\x04" and _is_xlsx(data):
-        headers, body, numbers = _read_xlsx(name, data)
+        headers, body, numbers, sheet_note = _read_xlsx(name, data)
         frame = _frame_from_rows(headers, body, numbers)
         file_format, encoding = "xlsx", None
     elif data[:4] == b"PK\x03\x04":
@@ -225,9 +232,14 @@ def read_received_file(
             text = text.replace("\r", "\n")
         headers, frame = _read_csv(name, text)
         file_format = "csv"
-    return _shape(
-        name, digest, file_format, encoding, headers, frame, required, optional, extra_wanted
-    )
+    try:
+        return _shape(
+            name, digest, file_format, encoding, headers, frame, required, optional, extra_wanted
+        )
+    except RejectedFile as exc:
+        if sheet_note and exc.problem.startswith("required column(s) missing"):
+            raise RejectedFile(name, exc.problem + sheet_note) from None
+        raise
 
 
 def _is_xlsx(data: bytes) -> bool:

@@ -12,6 +12,7 @@ disclosure-controlled table to anyone who may see only that.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -109,7 +110,9 @@ def to_excel_bytes(
     for notice in export_notices(synthetic=synthetic, disclosure_on=disclosure_on, mixed=mixed):
         worksheet.write_string(row_index, 0, notice, bold)
         row_index += 1
-    for i, row in enumerate(export_rows(frame)):
+    rows = export_rows(frame)
+    numeric = _numeric_text_columns(rows[1:], len(rows[0]))
+    for i, row in enumerate(rows):
         for col, value in enumerate(row):
             if value is None:
                 continue
@@ -117,11 +120,37 @@ def to_excel_bytes(
                 worksheet.write_boolean(row_index, col, value)
             elif isinstance(value, int | float):
                 worksheet.write_number(row_index, col, value)
+            elif i > 0 and col in numeric and NUMBER_TEXT.match(str(value)):
+                worksheet.write_number(row_index, col, float(str(value).replace(",", "")))
             else:
                 worksheet.write_string(row_index, col, str(value), bold if i == 0 else None)
         row_index += 1
     workbook.close()
     return buffer.getvalue()
+
+
+#: A number as the pages print one (``1,273``, ``18.5``, ``-3``), with no leading zero
+#: (``08`` is a code, not a number).
+NUMBER_TEXT = re.compile(r"^-?(0|[1-9]\d{0,2}(,\d{3})+|[1-9]\d*)(\.\d+)?$")
+#: What stands for a hidden figure in a controlled table (``<5``, ``withheld``).
+MARKER_TEXT = re.compile(r"^(<\d+|withheld)$")
+
+
+def _numeric_text_columns(rows: list[list[object]], width: int) -> set[int]:
+    """The columns of text cells that are all numbers or disclosure markers (a count
+    column under control, ``7`` beside ``<5``), to be written to Excel as numbers, with
+    the markers as text: counts kept as text would read "number stored as text" and
+    add up to 0."""
+    out = set()
+    for col in range(width):
+        cells = [str(r[col]) for r in rows if r[col] is not None and isinstance(r[col], str)]
+        if (
+            cells
+            and all(NUMBER_TEXT.match(c) or MARKER_TEXT.match(c) for c in cells)
+            and any(NUMBER_TEXT.match(c) for c in cells)
+        ):
+            out.add(col)
+    return out
 
 
 def _sheet_name(name: str) -> str:

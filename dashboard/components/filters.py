@@ -74,24 +74,28 @@ def sidebar_filters(first_day: date | None = None, last_day: date | None = None)
         st.subheader("Filters")
         st.multiselect("Force", force_names(), key=FORCE_KEY, placeholder="All forces")
         st.multiselect("Region", region_names(), key=REGION_KEY, placeholder="All regions")
-        left, right = st.columns(2)
-        with left:
-            st.date_input(
-                "Referred from",
-                key=FROM_KEY,
-                min_value=date(2000, 1, 1),
-                max_value=last_day or date.today(),
-                format="DD/MM/YYYY",
-                help="First referral date counted (inclusive). Empty: from the start.",
-            )
-        with right:
-            st.date_input(
-                "Referred to",
-                key=TO_KEY,
-                min_value=date(2000, 1, 1),
-                max_value=date(2100, 1, 1),
-                format="DD/MM/YYYY",
-                help="Last referral date counted (inclusive). Empty: up to the as-at date.",
+        # One above the other: side by side, the sidebar cut the year off.
+        st.date_input(
+            "Referred from",
+            key=FROM_KEY,
+            min_value=date(2000, 1, 1),
+            max_value=last_day or date.today(),
+            format="DD/MM/YYYY",
+            help="First referral date counted (inclusive). Empty: from the start.",
+        )
+        st.date_input(
+            "Referred to",
+            key=TO_KEY,
+            min_value=date(2000, 1, 1),
+            max_value=date(2100, 1, 1),
+            format="DD/MM/YYYY",
+            help="Last referral date counted (inclusive). Empty: up to the as-at date.",
+        )
+        start, end = st.session_state.get(FROM_KEY), st.session_state.get(TO_KEY)
+        if start and end and start > end:
+            st.warning(
+                "'Referred from' is after 'Referred to', so no referral can match. "
+                "Swap the dates or clear one."
             )
         st.multiselect(
             "Offence group",

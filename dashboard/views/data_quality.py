@@ -532,6 +532,7 @@ else:
             "quarantine_id",
             "feed",
             "force",
+            "force_as_received",
             "force_referral_id",
             "reason_codes",
             "reasons",

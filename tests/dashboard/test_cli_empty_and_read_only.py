@@ -79,3 +79,35 @@ def test_check_docs_into_a_file_says_so(tmp_path: Path, empty_db: str) -> None:
         result.stderr.strip()
         == f"beaconport: --docs {target}: is a file; give a folder for the Data Docs"
     )
+
+
+def test_report_threshold_without_suppress_warns(empty_db: str) -> None:
+    result = _run("--db", empty_db, "report", "--json", "--threshold", "7")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["referrals"] == 0  # stdout keeps the object
+    assert "--threshold has no effect without --suppress" in result.stderr
+
+
+def test_quarantine_list_names_what_it_cannot_match(tmp_path: Path, empty_db: str) -> None:
+    from data_checks.gate import ingest_file
+    from tests.data_checks.helpers import TODAY, referral, write_csv
+
+    engine = make_engine(empty_db)
+    rows = [referral(force_referral_id="K-1"), referral(force="Narnia Constabulary")]
+    result = ingest_file(engine, write_csv(tmp_path / "r.csv", rows), "referrals", today=TODAY)
+    assert result.rows_quarantined == 1
+    engine.dispose()
+    listed = _run("--db", empty_db, "quarantine", "list")
+    assert listed.returncode == 0
+    assert "unknown force 'Narnia Constabulary'" in listed.stdout
+    unknown = _run("--db", empty_db, "quarantine", "list", "--force", "Narnia")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == (
+        "beaconport: --force: 'Narnia' is not a force's name, short name or alias"
+    )
+    typo = _run("--db", empty_db, "quarantine", "list", "--reason", "unknown_forse")
+    assert typo.returncode == 0
+    assert (
+        "no quarantined row has the reason 'unknown_forse' (reasons in the store: unknown_force)"
+        in typo.stderr
+    )

@@ -109,3 +109,28 @@ def test_excel_unsuppressed_notice_after_synthetic() -> None:
     )
     sheet = book.active
     assert [sheet["A1"].value, sheet["A2"].value] == [SYNTHETIC_NOTICE, UNSUPPRESSED_NOTICE]
+
+
+def test_excel_writes_shown_counts_as_numbers_and_markers_as_text() -> None:
+    """A controlled table's count column is text (``7``, ``<5``, ``withheld``); Excel
+    must get the numbers as numbers (else "number stored as text", and SUM gives 0),
+    the markers as text, and codes (``08``, ``19D``) left alone."""
+    table = pl.DataFrame(
+        {
+            "code": ["19D", "08", "71"],
+            "outcome": ["08", "15", "16"],
+            "referrals": ["1,273", "<5", "withheld"],
+            "percent": ["18.5", "withheld", "0.0"],
+            "change": ["+3", "-2", "0"],
+        }
+    )
+    book = openpyxl.load_workbook(
+        io.BytesIO(to_excel_bytes(table, synthetic=True, disclosure_on=True))
+    )
+    rows = [[c.value for c in row] for row in book.active.iter_rows(min_row=3)]
+    assert rows == [
+        ["19D", "08", 1273, 18.5, "'+3"],
+        ["08", "15", "<5", "withheld", "'-2"],
+        ["71", "16", "withheld", 0, "0"],
+    ]
+    assert book.active["C3"].data_type == "n" and book.active["C4"].data_type == "s"

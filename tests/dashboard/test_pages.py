@@ -304,6 +304,19 @@ def test_url_filters_restrict_the_figures(open_page: OpenPage) -> None:
     assert at.query_params["force"] in ("Kent Police", ["Kent Police"])
 
 
+def test_dates_the_wrong_way_round_are_pointed_out(open_page: OpenPage) -> None:
+    at = open_page("", "steward", query={"from": "2025-09-01", "to": "2025-08-01"})
+    _no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Referrals received"] == "0"
+    warnings = [w.value for w in at.sidebar.warning]
+    assert warnings == [
+        "'Referred from' is after 'Referred to', so no referral can match. "
+        "Swap the dates or clear one."
+    ]
+    fine = open_page("", "steward", query={"from": "2025-01-01", "to": "2025-08-01"})
+    assert not fine.sidebar.warning
+
+
 def test_filter_change_is_written_to_the_url(open_page: OpenPage) -> None:
     at = open_page("", "steward", disclosure_off=True)
     at.multiselect(key="filter_force").select("Essex Police").run()

@@ -297,6 +297,25 @@ def test_lines_ended_by_carriage_returns_alone_load_as_rows(engine, tmp_path):
     assert quarantine_reasons(engine) == {3: {"unknown_force"}}
 
 
+def test_xlsx_with_the_return_on_a_later_sheet_says_which_sheet_was_read(engine, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["Return for Kent, prepared by the force's data team"])
+    data = wb.create_sheet("Return")
+    data.append(REFERRAL_COLUMNS)
+    data.append(list(referral().values()))
+    path = tmp_path / "two-sheets.xlsx"
+    wb.save(path)
+    r = load(engine, path)
+    assert r.status == "rejected"
+    assert r.reason.endswith(
+        "(read the first of 2 sheets, 'Notes'; the return must be on the first sheet)"
+    ), r.reason
+    assert r.reason.startswith("required column(s) missing: force_referral_id")
+
+
 def test_xlsx_with_real_date_cells_loads_and_is_recognised_by_content(engine, tmp_path):
     from openpyxl import Workbook
 
