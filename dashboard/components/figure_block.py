@@ -92,7 +92,12 @@ def chart_with_table(
     """
     table = _with_headers(table, headers)
     title = fig.layout.title.text or ""
-    chart_col, table_col = st.columns([3, 2], gap="medium")
+    if table.width > WIDE_TABLE_COLUMNS:
+        # A wide table beside the chart hid its counts behind a horizontal scroll
+        # (a review found Home Office codes showing no count at all): below it instead.
+        chart_col = table_col = st.container()
+    else:
+        chart_col, table_col = st.columns([3, 2], gap="medium")
     with chart_col:
         if title:
             st.markdown(f"**{_escape(title)}**")
@@ -110,8 +115,21 @@ def chart_with_table(
             hide_index=True,
             width="stretch",
             height=table_height or min(38 + 35 * max(table.height, 1), 420),
+            column_config=_pinned_label(table),
         )
         export_buttons(table, name, context)
+
+
+#: Tables with more columns than this go below their chart, at the page's width.
+WIDE_TABLE_COLUMNS = 3
+
+
+def _pinned_label(table: pl.DataFrame) -> dict[str, Any]:
+    """The first column (what each row is: a force, a code, a month) stays in view
+    when the table scrolls sideways."""
+    if table.width < 2:
+        return {}
+    return {table.columns[0]: st.column_config.Column(pinned=True)}
 
 
 def section_tabs(labels: Sequence[str], *, key: str) -> list[Any]:
