@@ -126,10 +126,16 @@ WIDE_TABLE_COLUMNS = 3
 
 def _pinned_label(table: pl.DataFrame) -> dict[str, Any]:
     """The first column (what each row is: a force, a code, a month) stays in view
-    when the table scrolls sideways."""
-    if table.width < 2:
-        return {}
-    return {table.columns[0]: st.column_config.Column(pinned=True)}
+    when the table scrolls sideways; whole numbers get thousands separators (1,719,029,
+    as the cards print them)."""
+    config: dict[str, Any] = {
+        c: st.column_config.NumberColumn(format="localized")
+        for c, dtype in table.schema.items()
+        if dtype.is_integer() and "year" not in c.lower()
+    }
+    if table.width >= 2:
+        config[table.columns[0]] = st.column_config.Column(pinned=True)
+    return config
 
 
 def section_tabs(labels: Sequence[str], *, key: str) -> list[Any]:

@@ -291,7 +291,8 @@ with tabs[4]:
             )
         st.markdown(
             f"**{total_rape}** of **{total_refs_shown}** referrals in view "
-            "involve an allegation of rape (any offence code with `rape = true`). The review "
+            "involve an allegation of rape (any of their Home Office offence codes is a rape "
+            "offence). The review "
             "assesses these first."
         )
         rplot = r.values.with_columns(

@@ -128,12 +128,15 @@ def _delta(measure: str) -> str | None:
 
 cols = st.columns(4)
 for i, (label, value, measure) in enumerate(CARDS):
+    delta = _delta(measure) if since else None
     with cols[i % 4]:
         st.metric(
             label,
             value,
-            delta=_delta(measure) if since else None,
+            delta="no change" if delta == "+0" else delta,
             delta_color="off",
+            # An arrow only for a change that has a direction.
+            delta_arrow="auto" if delta and delta[0] in "+-ud" and delta != "+0" else "off",
             border=True,
             help=f"Change since {since:%d %b %Y}." if since else None,
         )

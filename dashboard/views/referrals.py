@@ -221,9 +221,20 @@ with tabs[1]:
                     )
                 )
             base_layout(
-                fig, ftitle, "Residents of the force area", "Referrals per 100,000 residents"
+                fig,
+                ftitle,
+                "Residents of the force area (log scale)",
+                "Referrals per 100,000 residents",
             )
-            fig.update_xaxes(type="log")
+            ticks = [
+                v
+                for v in (10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000)
+                + (2_000_000, 5_000_000, 10_000_000)
+                if low <= v <= high
+            ]
+            fig.update_xaxes(
+                type="log", tickvals=ticks, ticktext=[f"{v:,}" for v in ticks], minor_ticks=""
+            )
             # A position against the limits narrows a withheld count to one or two
             # values, so it is withheld with the count; the national rate is rounded.
             ftable = funnel_shown.table.with_columns(
@@ -240,7 +251,9 @@ with tabs[1]:
                 context=context,
                 caption="Forces outside the dotted lines differ from the national rate by more than "
                 "chance would explain (99.8%); the dashed lines are the 95% limits. Forces whose "
-                "rate is withheld are not drawn.",
+                "rate is withheld are not drawn. The national rate counts the residents of every "
+                "force area in view, including forces that have not yet referred, so while the "
+                "review is under way most referring forces sit above it.",
             )
 
 # ----------------------------------------------------------------- by region

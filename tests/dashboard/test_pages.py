@@ -475,3 +475,21 @@ def test_downloads_are_offered_beside_tables(open_page: OpenPage) -> None:
     for _tab in every_tab(at, "referrals"):
         labels += [b.proto.label for b in at.get("download_button")]
     assert labels.count("CSV") >= 4 and labels.count("Excel") >= 4
+
+
+def test_an_unchanged_card_says_no_change_without_an_arrow(
+    open_page: OpenPage, synthetic_store_url: str
+) -> None:
+    """Since the as-at day itself (the end of it), nothing changed: the cards say "no
+    change" with no arrow (an up arrow on "+0" misled)."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    as_at = _frames(synthetic_store_url).as_at
+    at = open_page("", "steward", disclosure_off=True)
+    at.date_input(key="progress_since").set_value(as_at).run()
+    _no_exception(at)
+    cards = {m.label: m for m in at.metric if m.label != "Forces referring"}
+    assert cards, "no cards"
+    for metric in cards.values():
+        assert metric.proto.delta == "no change", (metric.label, metric.proto.delta)
+        assert Metric.MetricDirection.Name(metric.proto.direction) == "NONE", metric.label
