@@ -452,7 +452,7 @@ st.info(
     "dashboard cannot serve local HTML files, so open that `index.html` in a web browser "
     "on the machine that holds it (File > Open, or `file:///full/path/index.html`), or "
     "copy the folder to your computer. Offline, the Data Docs show without their styling; "
-    "the results and descriptions are the same as in the table above.",
+    "the results and descriptions are the same as the validation runs' on this page.",
     icon=":material/description:",
 )
 
