@@ -144,9 +144,23 @@ with tabs[1]:
                 ygap=2,
             )
         )
+        # The theme each force surely finds most (no hidden count could change it).
+        leaders = {
+            f: certain_leader(heat.filter(pl.col("force") == f), "theme", ["display"])
+            for f in forces_in
+        }
+        counted = pl.Series([t for t in leaders.values() if t is not None], dtype=pl.String)
+        if counted.len():
+            top, n_top = counted.value_counts(sort=True).row(0)
+            ftitle = (
+                f"{labels[top]} is the clear top theme in {n_top} of {len(forces_in)} "
+                f"force{'' if len(forces_in) == 1 else 's'}"
+            )
+        else:
+            ftitle = "Where each theme is found, as a share of each force's assessed referrals"
         base_layout(
             fig,
-            "Where each theme is found, as a share of each force's assessed referrals",
+            ftitle,
             "Learning theme",
             "Force",
             height=max(360, 28 * len(forces_in) + 160),
@@ -192,9 +206,20 @@ with tabs[2]:
                     marker={"symbol": MARKERS[i % len(MARKERS)], "size": 8},
                 )
             )
+        months = by_month["month"].unique().sort()
+        latest = by_month.filter(pl.col("month") == months[-1]) if months.len() else by_month
+        month_top = certain_leader(latest, "theme", ["display"]) if latest.height else None
+        if month_top is not None:
+            share = latest.filter(pl.col("theme") == month_top)["percent"][0]
+            mtitle = (
+                f"In {months[-1]:%B %Y}, the latest month, {labels[month_top].lower()} was "
+                "found most often" + (f": {share:.0f}% of decisions" if share is not None else "")
+            )
+        else:
+            mtitle = "Themes found each month, as a share of that month's decisions"
         base_layout(
             fig,
-            "Themes found each month, as a share of that month's decisions",
+            mtitle,
             "Month of decision",
             "Share of assessed referrals (%)",
         )

@@ -623,3 +623,41 @@ def test_outcomes_and_the_cards_together_do_not_pin_a_decision(open_page, tmp_pa
             assert len(values) > 1, (cells, cards["Eligible"], row["Total"])
     # What is not needed to protect the 3 is still shown.
     assert row["Awaiting decision"] == "28" or cards["Awaiting decision"] == "28"
+
+
+def test_the_learning_by_force_title_counts_only_forces_it_surely_leads(
+    open_page, tmp_path
+) -> None:
+    """Kent: 6 assessed, records incomplete on 5 and lines of inquiry on 1: records
+    incomplete surely leads. Essex: 6 assessed, each theme on 2 (<5 both): no sure
+    leader, so the title counts 1 of 2 forces, for the steward too (a tie)."""
+    from tests.data_checks.helpers import event, referral
+
+    refs = [referral(force_referral_id=f"K-{k}") for k in range(6)]
+    refs += [referral(force_referral_id=f"E-{k}", force="Essex Police") for k in range(6)]
+    events = []
+    for force, prefix in (("Kent Police", "K"), ("Essex Police", "E")):
+        for k in range(6):
+            ref = f"{prefix}-{k}"
+            events.append(event(ref, "assessment_started", "2025-08-05", force=force))
+            events.append(
+                event(ref, "assessment_completed", "2025-08-20", "passed_back_to_force", force)
+            )
+    for k in range(5):
+        events.append(event(f"K-{k}", "learning_theme", "2025-08-20", "records_incomplete"))
+    events.append(event("K-5", "learning_theme", "2025-08-20", "lines_of_inquiry_not_followed"))
+    for k, theme in enumerate(["records_incomplete"] * 2 + ["lines_of_inquiry_not_followed"] * 2):
+        events.append(event(f"E-{k}", "learning_theme", "2025-08-20", theme, "Essex Police"))
+    url = _small_store(tmp_path, "two-forces", refs, events)
+    expected = "**Records incomplete or inaccurate is the clear top theme in 1 of 2 forces**"
+    for role, off in (("oversight", False), ("steward", True)):
+        at = _open_tab(
+            open_page,
+            "learning",
+            "learning_tab",
+            "By force",
+            role=role,
+            url=url,
+            disclosure_off=off,
+        )
+        assert at.main.markdown[0].value == expected, (role, at.main.markdown[0].value)
