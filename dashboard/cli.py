@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -26,6 +27,9 @@ app = typer.Typer(
 
 class State:
     db_url: str | None = None
+    #: Every engine a command opened and still holds, closed before the process ends
+    #: (``run``); weak, so that tests invoking many commands in one process keep none.
+    engines: weakref.WeakSet = weakref.WeakSet()
 
 
 state = State()
@@ -51,12 +55,34 @@ def run() -> None:
     transaction that the error rolled back."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    code: int | str | None = 0
     try:
         app()
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         typer.echo(f"beaconport: the database refused the operation: {reason}", err=True)
-        sys.exit(1)
+        code = 1
+    except SystemExit as exc:
+        code = exc.code
+    _exit_now(code)
+
+
+def _exit_now(code: int | str | None) -> None:
+    """End the process once its work is done and said: every engine the command opened
+    is closed (SQLite checkpoints its write-ahead log there), logs and output are
+    flushed, and then the interpreter is left without freeing every object one by one,
+    which after loading a million rows took a third of a second doing nothing useful."""
+    import logging
+
+    for engine in list(state.engines):
+        engine.dispose()
+    logging.shutdown()
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -73,10 +99,12 @@ def get_engine(db: str | None = None):
 
     url = resolve_db_url(db or state.db_url)
     try:
-        return make_engine(url)
+        engine = make_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         fail(f"cannot open database {_redact(url)}: {first}")
+    state.engines.add(engine)
+    return engine
 
 
 class StageDisplay:

@@ -807,9 +807,13 @@ def _store_referrals(
 
 # One row per (referral, code) of the referrals this file inserted or replaced (they
 # carry its submission id), split by SQLite itself.
+# A code listed twice on one row is stored once: OR IGNORE lets the primary key drop
+# the repeat (faster than SELECT DISTINCT: 1.4 s against 1.8 s for 2.2 million pairs).
+# A replaced referral's old codes are deleted before this runs, so nothing else is
+# ignored: the columnar copy's tests hold the table equal to _offence_rows.
 _SQLITE_OFFENCES_SQL = (
-    "INSERT INTO referral_offences (referral_id, code) "
-    "SELECT DISTINCT r.id, j.value FROM referrals AS r, "
+    "INSERT OR IGNORE INTO referral_offences (referral_id, code) "
+    "SELECT r.id, j.value FROM referrals AS r, "
     "json_each('[\"' || replace(r.offence_codes, ';', '\",\"') || '\"]') AS j "
     "WHERE r.submission_id = :sid"
 )
