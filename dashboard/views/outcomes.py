@@ -25,6 +25,7 @@ from dashboard.data import (  # noqa: E402
     shown_sum,
     shown_table,
     wide,
+    withhold_rows,
 )
 from metrics import outcomes, progress, reference, volumes  # noqa: E402
 from metrics.disclosure import WITHHELD, one_more_to_withhold  # noqa: E402
@@ -140,21 +141,10 @@ def _with_the_cards(d: Shown, joint: pl.DataFrame) -> Shown:
     candidates = sorted(cells, key=lambda c: values[c])
     result = audit_shown(values, shown, links, candidates)
     more = {c for c in cells if result[c] == WITHHELD != shown[c]}
-    if not more:
-        return d
-    table, vals = d.table, d.values
     for k in decision_order:
-        hit = pl.col("force").is_in([f for f in forces if f"{f}|{k}" in more])
-        table = table.with_columns(
-            pl.when(hit).then(pl.lit(WITHHELD)).otherwise(pl.col(k)).alias(k)
-        )
-        vals = vals.with_columns(pl.when(hit).then(None).otherwise(pl.col(k)).alias(k))
-    touched = pl.col("force").is_in(sorted({c.split("|")[0] for c in more}))
-    table = table.with_columns(
-        pl.when(touched).then(pl.lit(WITHHELD)).otherwise(pl.col("total")).alias("total")
-    )
-    vals = vals.with_columns(pl.when(touched).then(None).otherwise(pl.col("total")).alias("total"))
-    return Shown(table, vals, True, d.totals)
+        d = withhold_rows(d, "force", [f for f in forces if f"{f}|{k}" in more], [k])
+    # A force's total is shown only when all its decisions are.
+    return withhold_rows(d, "force", sorted({c.split("|")[0] for c in more}), ["total"])
 
 
 def _without_sum(a: Shown) -> Shown:
