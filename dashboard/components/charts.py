@@ -81,7 +81,7 @@ def bar_chart(
     """
     cats = [str(c) for c in frame[category].to_list()]
     values = frame[value].to_list()
-    labels = frame[text].to_list() if text else [_fmt(v) for v in values]
+    labels = [_fmt_shown(t) for t in frame[text].to_list()] if text else [_fmt(v) for v in values]
     shown = [v if v is not None else 0 for v in values]
     bar = go.Bar(
         x=shown if horizontal else cats,
@@ -206,6 +206,14 @@ def stacked_bars(
         # before the bars are read, not a screen further down.
         fig.update_layout(legend={"y": 1.0, "yanchor": "bottom", "traceorder": "normal"})
     return fig
+
+
+def _fmt_shown(text: object) -> str:
+    """A figure as a table shows it (``1122``, ``<5``, ``64.9% (442)``) as a bar's
+    label: a whole number gets thousands separators, as the cards print it."""
+    if isinstance(text, str) and text.isdigit():
+        return f"{int(text):,}"
+    return "" if text is None else str(text)
 
 
 def _fmt(v: object) -> str:
