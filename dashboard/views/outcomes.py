@@ -107,8 +107,8 @@ def _with_the_cards(d: Shown, joint: pl.DataFrame) -> Shown:
     decision is withheld, the smallest first, until no small count is pinned."""
     from metrics.disclosure_links import sum_between, sums_to
 
-    cards = headline_shown(ask(progress.headline_figures, context), on)
     truth = ask(progress.headline_figures, context)
+    cards = headline_shown(truth, on)
     values: dict[str, int] = {f"national {k}": truth[k] for k in ("referrals", "eligible")}
     shown: dict[str, str | None] = {f"national {k}": cards[k] for k in ("referrals", "eligible")}
     values["national ineligible"], shown["national ineligible"] = truth["ineligible"], None
