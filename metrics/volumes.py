@@ -139,10 +139,15 @@ def referrals_by_period(
     frames: StoreFrames, filters: Filters | None = None, *, period: Period = "week"
 ) -> pl.DataFrame:
     """Referrals received per week (weeks start on Monday) or calendar month, by
-    ``referral_date``, with the running total.
+    ``referral_date``, with the running total and whether the data cover the period.
 
     Every period from the first to the last referral is present, zeros included, so
     the weekly counts add up to the total and ``cumulative`` ends at it.
+
+    ``complete`` is false for a period the data cover only in part: one running past
+    the as-at date (the latest date stored) or past the filters' end date, or starting
+    before the filters' start date. Its count is not comparable with a whole period's;
+    ``covered_from`` and ``covered_to`` give the days it does cover.
     """
     view = frames.filtered(filters)
     counts = (
@@ -152,15 +157,45 @@ def referrals_by_period(
     )
     if counts.is_empty():
         return pl.DataFrame(
-            schema={"period_start": pl.Date, "referrals": pl.Int64, "cumulative": pl.Int64}
+            schema={
+                "period_start": pl.Date,
+                "referrals": pl.Int64,
+                "cumulative": pl.Int64,
+                "complete": pl.Boolean,
+                "covered_from": pl.Date,
+                "covered_to": pl.Date,
+            }
         )
     calendar = _calendar(counts["period_start"].min(), counts["period_start"].max(), period)  # type: ignore[arg-type]
+    start, end = _covered(frames.as_at, filters)
+    period_end = (
+        pl.col("period_start") + pl.duration(days=6)
+        if period == "week"
+        else pl.col("period_start").dt.month_end()
+    )
+    covered_from = pl.max_horizontal(pl.col("period_start"), pl.lit(start, pl.Date))
+    covered_to = pl.min_horizontal(period_end, pl.lit(end, pl.Date))
     return (
         calendar.join(counts, on="period_start", how="left")
         .with_columns(pl.col("referrals").fill_null(0))
         .sort("period_start")
-        .with_columns(pl.col("referrals").cum_sum().alias("cumulative"))
+        .with_columns(
+            pl.col("referrals").cum_sum().alias("cumulative"),
+            ((covered_from == pl.col("period_start")) & (covered_to == period_end)).alias(
+                "complete"
+            ),
+            covered_from.alias("covered_from"),
+            covered_to.alias("covered_to"),
+        )
     )
+
+
+def _covered(as_at: date | None, filters: Filters | None) -> tuple[date | None, date | None]:
+    """The first and last days the view's data cover (None: no limit that side): the
+    filters' dates, and the as-at date, after which nothing is known yet."""
+    start = filters.date_from if filters is not None else None
+    ends = [d for d in (as_at, filters.date_to if filters is not None else None) if d]
+    return start, min(ends) if ends else None
 
 
 def referrals_by_week(frames: StoreFrames, filters: Filters | None = None) -> pl.DataFrame:

@@ -21,6 +21,7 @@ HEADERS: dict[str, str] = {
     "awaiting_decision": "Awaiting decision",
     "backlog": "Backlog at week end",
     "code": "Home Office code",
+    "covers": "Covered",
     "crime_year": "Year crime recorded",
     "decision": "Decision",
     "decisions": "Decisions",

@@ -19,6 +19,7 @@ from dashboard.components.figure_block import (  # noqa: E402
     table_with_exports,
 )
 from dashboard.components.filters import describe_filters  # noqa: E402
+from dashboard.components.periods import partial_caption  # noqa: E402
 from dashboard.data import (  # noqa: E402
     ask,
     disclosure_config,
@@ -157,11 +158,13 @@ with tabs[0]:
         else:
             if on:
                 series = suppress_series_for_chart(
-                    monthly.drop("cumulative"), "referrals", cfg=disclosure_config()
+                    monthly.select("period_start", "referrals"),
+                    "referrals",
+                    cfg=disclosure_config(),
                 )
                 any_hidden = series["referrals_suppression"].is_not_null().any()
             else:
-                series = monthly.drop("cumulative").with_columns(
+                series = monthly.select("period_start", "referrals").with_columns(
                     pl.col("referrals").cast(pl.String).alias("referrals_display")
                 )
                 any_hidden = False
@@ -194,17 +197,21 @@ with tabs[0]:
                 table_out = table_out.with_columns(
                     pl.Series("running_total", monthly["cumulative"])
                 )
+            notes = (
+                [
+                    "The running total is withheld because some months' counts are under 5 and "
+                    "could be worked out from it."
+                ]
+                if any_hidden
+                else []
+            )
+            notes += [n for n in [partial_caption(monthly, "month")] if n]
             chart_with_table(
                 fig,
                 table_out,
                 name="referrals by month",
                 context=context,
-                caption=(
-                    "The running total is withheld because some months' counts are under 5 and "
-                    "could be worked out from it."
-                    if any_hidden
-                    else None
-                ),
+                caption=" ".join(notes) or None,
             )
 
 # ----------------------------------------------------------------- funnel

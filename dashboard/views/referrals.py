@@ -20,6 +20,7 @@ from dashboard.components.charts import (  # noqa: E402
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
+from dashboard.components.periods import PARTIAL_PATTERN, coverage_column, partial_caption  # noqa: E402
 from dashboard.data import ask, certain_leader, frames, shown_table  # noqa: E402
 from metrics import reference, volumes  # noqa: E402
 
@@ -295,26 +296,36 @@ with tabs[3]:
     if tabs[3].open:
         st.subheader("Trend")
         period = st.radio("Period", ["Week", "Month"], horizontal=True, key="referrals_period")
-        trend = ask(
+        unit = period.lower()
+        periods = ask(
             volumes.referrals_by_week if period == "Week" else volumes.referrals_by_month, context
-        ).select("period_start", "referrals")
-        trend_shown = shown_table(trend, ["referrals"], disclosure_on=on)
-        tplot = trend_shown.values.with_columns(
-            trend_shown.table["referrals"].cast(pl.String).alias("shown")
         )
+        trend = periods.select("period_start", "referrals")
+        trend_shown = shown_table(trend, ["referrals"], disclosure_on=on)
+        covers = coverage_column(periods, unit)
+        tplot = trend_shown.values.with_columns(
+            trend_shown.table["referrals"].cast(pl.String).alias("shown"), covers
+        )
+        whole = periods["complete"].to_list()
         fig = go.Figure(
             go.Bar(
                 x=tplot["period_start"],
                 y=tplot["referrals"].fill_null(0),
                 text=tplot["shown"],
+                customdata=tplot["covers"],
                 textposition="outside" if tplot.height <= 30 else "none",
                 marker={
                     "color": [
                         OKABE_ITO[0] if v is not None else SUPPRESSED_GREY
                         for v in tplot["referrals"]
-                    ]
+                    ],
+                    # a period the data cover only in part is hatched, not just coloured
+                    "pattern": {
+                        "shape": ["" if w else PARTIAL_PATTERN for w in whole],
+                        "fgcolor": "#FFFFFF",
+                    },
                 },
-                hovertemplate="%{x}: %{text}<extra></extra>",
+                hovertemplate="%{x}: %{text} (%{customdata})<extra></extra>",
             )
         )
         # A busiest period is claimed only when no hidden one could be busier (nor a
@@ -326,7 +337,7 @@ with tabs[3]:
             )
             most = f"{value:,}" if value is not None else shown
             when_text = f"beginning {when:%d %b %Y}" if period == "Week" else f"{when:%B %Y}"
-            trend_title = f"Busiest {period.lower()}: {when_text}, with {most} referrals"
+            trend_title = f"Busiest {unit}: {when_text}, with {most} referrals"
         else:
             trend_title = "Referrals over time"
         base_layout(
@@ -337,7 +348,8 @@ with tabs[3]:
         )
         chart_with_table(
             fig,
-            trend_shown.table.with_columns(pl.col("period_start").cast(pl.String)),
-            name=f"referrals by {period.lower()}",
+            trend_shown.table.with_columns(pl.col("period_start").cast(pl.String), covers),
+            name=f"referrals by {unit}",
             context=context,
+            caption=partial_caption(periods, unit, "hatched bar"),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
 import pandas as pd
 import polars as pl
@@ -493,3 +494,80 @@ def test_an_unchanged_card_says_no_change_without_an_arrow(
     for metric in cards.values():
         assert metric.proto.delta == "no change", (metric.label, metric.proto.delta)
         assert Metric.MetricDirection.Name(metric.proto.direction) == "NONE", metric.label
+
+
+# From Wednesday 8 Jan to Saturday 15 Feb 2025 the store holds referrals from 14 Jan
+# (Cleveland) to 15 Feb (Cleveland): weeks from Monday 13 Jan, the last one seen only to
+# the 15th; January seen from the 8th, February to the 15th (worked out from the dates in
+# tests/dashboard/store.py: Kent 7, 15, 23, 31 Jan, 8, 16, 24 Feb; Cleveland 14, 22, 30
+# Jan, 7, 15 Feb; Essex 19, 27 Jan).
+CUT = {"from": "2025-01-08", "to": "2025-02-15"}
+
+
+def _chart_patterns(at: AppTest) -> list[str]:
+    import json
+
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return spec["data"][0]["marker"]["pattern"]["shape"]
+
+
+def test_a_week_the_dates_cut_is_hatched_and_named(open_page: OpenPage) -> None:
+    at = open_page("referrals", "steward", disclosure_off=True, query=CUT)
+    at.session_state["referrals_tab"] = "Trend"
+    at.run()
+    _no_exception(at)
+    weeks = pl.from_pandas(at.dataframe[0].value)
+    assert weeks["Period starting"].to_list() == [
+        "2025-01-13",
+        "2025-01-20",
+        "2025-01-27",
+        "2025-02-03",
+        "2025-02-10",
+    ]
+    # 13-19 Jan: 14, 15, 19; 20-26: 22, 23; 27 Jan-2 Feb: 27, 30, 31; 3-9 Feb: 7, 8;
+    # 10-15 Feb: 15
+    assert weeks["Referrals"].cast(pl.Int64).to_list() == [3, 2, 3, 2, 1]
+    assert weeks["Covered"].to_list() == ["whole week"] * 4 + ["partial: 10 to 15 Feb 2025"]
+    assert _chart_patterns(at) == ["", "", "", "", "/"]
+    assert (
+        "The week beginning 10 Feb 2025 (10 to 15 Feb 2025) is only partly covered "
+        "by the data shown (hatched bar): its count is not comparable with a whole week's."
+    ) in [str(c.value) for c in at.caption]
+    at.session_state["referrals_period"] = "Month"
+    at.run()
+    _no_exception(at)
+    months = pl.from_pandas(at.dataframe[0].value)
+    assert months["Covered"].to_list() == [
+        "partial: 8 to 31 Jan 2025",
+        "partial: 1 to 15 Feb 2025",
+    ]
+    assert _chart_patterns(at) == ["/", "/"]
+    assert any(
+        str(c.value).startswith("January 2025 (8 to 31 Jan 2025) and February 2025 ")
+        and "(hatched bars): their counts are not comparable" in str(c.value)
+        for c in at.caption
+    )
+
+
+def test_whole_periods_are_not_marked(open_page: OpenPage, synthetic_store_url: str) -> None:
+    # the store runs to 24 Feb (a Monday); its as-at date, a later event, is past 2 Mar
+    assert _frames(synthetic_store_url).as_at >= date(2025, 3, 2)
+    at = open_page("referrals", "steward", disclosure_off=True)
+    at.session_state["referrals_tab"] = "Trend"
+    at.run()
+    _no_exception(at)
+    weeks = pl.from_pandas(at.dataframe[0].value)
+    assert set(weeks["Covered"].to_list()) == {"whole week"}
+    assert set(_chart_patterns(at)) == {""}
+    assert not any("partly covered" in str(c.value) for c in at.caption)
+
+
+def test_progress_names_the_partial_months(open_page: OpenPage) -> None:
+    at = open_page("", "steward", disclosure_off=True, query=CUT)
+    _no_exception(at)
+    assert any(
+        str(c.value).startswith("January 2025 (8 to 31 Jan 2025) and February 2025 ")
+        for c in at.caption
+    )
+    whole = open_page("", "steward", disclosure_off=True)
+    assert not any("partly covered" in str(c.value) for c in whole.caption)

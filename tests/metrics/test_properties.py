@@ -118,6 +118,42 @@ def test_breakdowns_add_up_to_the_national_total(tables: StoreTables, filters: F
 
 
 @SETTINGS
+@given(
+    tables=stores,
+    start=st.one_of(st.none(), st.dates(date(2024, 1, 1), date(2026, 1, 1))),
+    days=st.integers(0, 500),
+    period=st.sampled_from(["week", "month"]),
+)
+def test_a_period_is_complete_when_every_day_of_it_is_covered(
+    tables: StoreTables, start: date | None, days: int, period: str
+) -> None:
+    """A second way: list the period's days one by one, and check each against the
+    filters' dates and the as-at date."""
+    frames = prepare_frames(tables)
+    end = start + timedelta(days=days) if start else None
+    filters = Filters(date_from=start, date_to=end)
+    table = (referrals_by_week if period == "week" else referrals_by_month)(frames, filters)
+    last_known = min(d for d in (frames.as_at, end) if d) if (frames.as_at or end) else None
+    for row in table.iter_rows(named=True):
+        first = row["period_start"]
+        if period == "week":
+            every_day = [first + timedelta(days=k) for k in range(7)]
+        else:
+            every_day = []
+            day = first
+            while day.month == first.month:
+                every_day.append(day)
+                day += timedelta(days=1)
+        seen = [
+            d
+            for d in every_day
+            if (start is None or d >= start) and (last_known is None or d <= last_known)
+        ]
+        assert row["complete"] == (seen == every_day), row
+        assert (row["covered_from"], row["covered_to"]) == (seen[0], seen[-1]), row
+
+
+@SETTINGS
 @given(tables=stores, filters=filters_st)
 def test_decisions_and_funnel_are_consistent(tables: StoreTables, filters: Filters) -> None:
     frames = prepare_frames(tables)

@@ -60,11 +60,44 @@ def test_referrals_by_week(hand_frames: StoreFrames) -> None:
 def test_referrals_by_month(hand_frames: StoreFrames) -> None:
     table = referrals_by_month(hand_frames, Filters(eligibility="eligible"))
     # eligible: refs 1, 2 (Jan), 5 (Feb), 6 (Mar)
-    assert table.rows() == [
+    assert table.select("period_start", "referrals", "cumulative").rows() == [
         (date(2025, 1, 1), 2, 2),
         (date(2025, 2, 1), 1, 3),
         (date(2025, 3, 1), 1, 4),
     ]
+
+
+def test_whole_periods_are_complete(hand_frames: StoreFrames) -> None:
+    # as at 1 June 2025, months of January to March are wholly covered
+    table = referrals_by_month(hand_frames)
+    assert table["complete"].to_list() == [True, True, True]
+    assert table["covered_to"].to_list() == [
+        date(2025, 1, 31),
+        date(2025, 2, 28),
+        date(2025, 3, 31),
+    ]
+
+
+def test_periods_cut_by_the_filters_dates_are_partial(hand_frames: StoreFrames) -> None:
+    # 8 Jan (a Wednesday) to 12 Feb (a Wednesday): the week of Monday 6 Jan is seen from
+    # 8 Jan to Sunday 12 Jan, the week of Monday 10 Feb only to 12 Feb; those between
+    # are whole (refs 2 on 8 Jan, 3 on 15 Jan, 4 on 3 Feb and 5 on 10 Feb in view)
+    table = referrals_by_week(
+        hand_frames, Filters(date_from=date(2025, 1, 8), date_to=date(2025, 2, 12))
+    )
+    assert table["period_start"].to_list()[0] == date(2025, 1, 6)
+    assert table["complete"].to_list() == [False, True, True, True, True, False]
+    assert table.row(0, named=True)["covered_from"] == date(2025, 1, 8)
+    assert table.row(0, named=True)["covered_to"] == date(2025, 1, 12)
+    assert table.row(-1, named=True)["covered_from"] == date(2025, 2, 10)
+    assert table.row(-1, named=True)["covered_to"] == date(2025, 2, 12)
+
+
+def test_the_month_of_the_as_at_date_is_partial(hand_frames: StoreFrames) -> None:
+    # the store as it stood on 10 March: March is known only to the 10th
+    table = referrals_by_month(hand_frames.up_to(date(2025, 3, 10)))
+    assert table["complete"].to_list() == [True, True, False]
+    assert table.row(-1, named=True)["covered_to"] == date(2025, 3, 10)
 
 
 @pytest.mark.unit

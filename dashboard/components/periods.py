@@ -1,0 +1,75 @@
+"""Periods the data cover only in part (the month of the as-at date, a week cut by the
+sidebar's dates): marked on the chart, named in its table and explained under it, so a
+short last bar is not read as referrals falling away.
+
+The metrics functions say which periods are whole (``complete``) and which days the
+data cover (``covered_from``, ``covered_to``: ``metrics.volumes.referrals_by_period``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+#: Plotly's hatching for a partial period's bar (the mark does not rely on colour).
+PARTIAL_PATTERN = "/"
+
+
+def _day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def _days(first: date, last: date) -> str:
+    """``4 Nov 2025``, ``1 to 4 Nov 2025``, ``27 Oct to 2 Nov 2025``, ``29 Dec 2025 to
+    4 Jan 2026``."""
+    if first == last:
+        return _day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day} to {_day(last)}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} to {_day(last)}"
+    return f"{_day(first)} to {_day(last)}"
+
+
+def coverage_text(complete: bool, covered_from: date, covered_to: date, period: str) -> str:
+    """``whole month``, or the days a partial one covers (``partial: 1 to 4 Nov 2025``)."""
+    if complete:
+        return f"whole {period}"
+    return f"partial: {_days(covered_from, covered_to)}"
+
+
+def coverage_column(periods: pl.DataFrame, period: str) -> pl.Series:
+    """One coverage text per row of a ``referrals_by_period`` frame, named ``covers``."""
+    return pl.Series(
+        "covers",
+        [
+            coverage_text(c, f, t, period)
+            for c, f, t in periods.select("complete", "covered_from", "covered_to").iter_rows()
+        ],
+        dtype=pl.String,
+    )
+
+
+def partial_caption(periods: pl.DataFrame, period: str, label: str | None = None) -> str | None:
+    """A sentence under the chart naming each partial period, or None when all are whole.
+
+    ``label`` says how the chart marks them (``hatched bar``, say), if it does."""
+    partial = periods.filter(~pl.col("complete"))
+    if partial.height == 0:
+        return None
+    named = " and ".join(
+        f"{_period_name(s, period)} ({coverage_text(False, f, t, period).removeprefix('partial: ')})"
+        for s, f, t in partial.select("period_start", "covered_from", "covered_to").iter_rows()
+    )
+    single = partial.height == 1
+    marked = f" ({label}{'' if single else 's'})" if label else ""
+    if single:
+        tail = f"is only partly covered by the data shown{marked}: its count is not"
+    else:
+        tail = f"are only partly covered by the data shown{marked}: their counts are not"
+    return f"{named[0].upper()}{named[1:]} {tail} comparable with a whole {period}'s."
+
+
+def _period_name(start: date, period: str) -> str:
+    return f"the week beginning {_day(start)}" if period == "week" else f"{start:%B %Y}"

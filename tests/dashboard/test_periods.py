@@ -1,0 +1,59 @@
+"""The words for a period the data cover only in part (dashboard.components.periods)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from dashboard.components.periods import coverage_column, coverage_text, partial_caption
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "text"),
+    [
+        (date(2025, 11, 1), date(2025, 11, 4), "partial: 1 to 4 Nov 2025"),
+        (date(2025, 11, 4), date(2025, 11, 4), "partial: 4 Nov 2025"),
+        (date(2025, 10, 27), date(2025, 11, 2), "partial: 27 Oct to 2 Nov 2025"),
+        (date(2025, 12, 29), date(2026, 1, 2), "partial: 29 Dec 2025 to 2 Jan 2026"),
+    ],
+)
+def test_partial_periods_name_their_days(first: date, last: date, text: str) -> None:
+    assert coverage_text(False, first, last, "week") == text
+
+
+def test_whole_periods_say_so() -> None:
+    assert coverage_text(True, date(2025, 10, 1), date(2025, 10, 31), "month") == "whole month"
+
+
+PERIODS = pl.DataFrame(
+    {
+        "period_start": [date(2025, 9, 1), date(2025, 10, 1), date(2025, 11, 1)],
+        "complete": [True, True, False],
+        "covered_from": [date(2025, 9, 1), date(2025, 10, 1), date(2025, 11, 1)],
+        "covered_to": [date(2025, 9, 30), date(2025, 10, 31), date(2025, 11, 4)],
+    }
+)
+
+
+def test_the_column_and_the_caption_name_the_partial_month() -> None:
+    assert coverage_column(PERIODS, "month").to_list() == [
+        "whole month",
+        "whole month",
+        "partial: 1 to 4 Nov 2025",
+    ]
+    assert partial_caption(PERIODS, "month", "hatched bar") == (
+        "November 2025 (1 to 4 Nov 2025) is only partly covered by the data shown (hatched "
+        "bar): its count is not comparable with a whole month's."
+    )
+    assert partial_caption(PERIODS, "month") == (
+        "November 2025 (1 to 4 Nov 2025) is only partly covered by the data shown: its count "
+        "is not comparable with a whole month's."
+    )
+
+
+def test_no_caption_when_every_period_is_whole() -> None:
+    assert partial_caption(PERIODS.head(2), "month", "hatched bar") is None
