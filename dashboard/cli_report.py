@@ -25,11 +25,25 @@ ORIGIN_WARNINGS = {
 }
 
 
+def _shown(value: object) -> str:
+    """A figure as printed: whole numbers with thousands separators (1,273, as the
+    dashboard prints them), markers such as ``<5`` as they are, nothing as "none yet"."""
+    if value is None:
+        return "none yet"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def _render(report: dict[str, Any], origin: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from metrics.frames import AWAITING_DECISION
+    from metrics.reference import DECISION_LABELS, theme_labels
+
     console = Console()
+    decisions = {**DECISION_LABELS, AWAITING_DECISION: "Awaiting decision"}
     if origin in ORIGIN_WARNINGS:
         console.print(f"[bold white on red] {ORIGIN_WARNINGS[origin]} [/]", highlight=False)
     controlled = "disclosure_control" in report
@@ -50,27 +64,28 @@ def _render(report: dict[str, Any], origin: str) -> None:
         ("Eligible", report["eligible"]),
         ("Ineligible", report["ineligible"]),
         ("Quarantined rows still open", report["quarantined_rows"]),
-        *((f"Decision: {k.replace('_', ' ')}", v) for k, v in report["decisions"].items()),
+        *((f"Decision: {decisions.get(k, k)}", v) for k, v in report["decisions"].items()),
         ("Referrals with a suspect charged", report["charged"]),
         ("Referrals with a suspect convicted", report["convicted"]),
         ("Misconduct referrals", report["misconduct_referrals"]),
         ("Median days, referral to decision", report["median_days_referral_to_decision"]),
     ]
     for label, value in rows:
-        summary.add_row(label, "none yet" if value is None else str(value))
+        summary.add_row(label, _shown(value))
     console.print(summary)
     themes = Table("Learning theme", "Referrals", title="Learning themes")
+    labels = theme_labels()
     for code, n in report["learning_themes"].items():
-        themes.add_row(code.replace("_", " "), str(n))
+        themes.add_row(labels.get(code, code), _shown(n))
     console.print(themes)
     forces = Table("Force", "Referrals", "Rape", "Eligible", "Per 100,000", title="By force")
     for row in report["by_force"]:
         rate = row["per_100k"]
         forces.add_row(
             row["force"],
-            str(row["referrals"]),
-            str(row["rape_referrals"]),
-            str(row["eligible"]),
+            _shown(row["referrals"]),
+            _shown(row["rape_referrals"]),
+            _shown(row["eligible"]),
             "n/a" if rate is None else str(rate),
         )
     console.print(forces)

@@ -99,6 +99,21 @@ def learning_themes() -> pl.DataFrame:
     return pl.read_csv(_data_path("learning_themes.csv"), infer_schema=False)
 
 
+#: Plain words for the review's decisions (the values of ``assessment_completed``'s
+#: detail), the same on every page, in every download and on the command line.
+DECISION_LABELS: dict[str, str] = {
+    "nfa_upheld": "No further action upheld",
+    "passed_back_to_force": "Passed back to force",
+    "adopted_by_nca": "Adopted by the NCA",
+}
+
+
+def theme_labels() -> dict[str, str]:
+    """Each learning theme's code and its label from the reference list."""
+    themes = learning_themes()
+    return dict(zip(themes["code"], themes["label"], strict=True))
+
+
 @dataclass(frozen=True)
 class Lookups:
     """Plain-Python views of the reference lists, for the hot paths of the gate."""

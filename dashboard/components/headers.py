@@ -12,9 +12,11 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from metrics.reference import DECISION_LABELS
+
 #: The header a reader sees for each column name the metrics functions use.
 HEADERS: dict[str, str] = {
-    "adopted_by_nca": "Adopted by the NCA",
+    **DECISION_LABELS,
     "age_band": "Waiting for",
     "assessed": "Assessed referrals",
     "assessed_referrals_with_theme": "Assessed referrals with theme",
@@ -30,12 +32,10 @@ HEADERS: dict[str, str] = {
     "median_days": "Median, days",
     "month": "Month",
     "national_per_100k": "National rate per 100,000 people",
-    "nfa_upheld": "No further action upheld",
     "offence_group": "Offence group",
     "original_outcome": "Home Office outcome type",
     "outcome_group": "Outcome group",
     "p90_days": "90th percentile, days",
-    "passed_back_to_force": "Passed back to force",
     "per_100k": "Per 100,000 people",
     "percent_of_assessed": "% of assessed referrals",
     "percent_of_referrals": "% of referrals",

@@ -34,9 +34,7 @@ st.caption(
     + " Shares are of assessed referrals (eligible, with a decision): a theme is recorded "
     "when a case is assessed. A referral counts once per theme."
 )
-labels = dict(
-    zip(reference.learning_themes()["code"], reference.learning_themes()["label"], strict=True)
-)
+labels = reference.theme_labels()
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
 #: In these tables "label" is a learning theme's name.
 THEME_HEADERS = {"label": "Theme"}
@@ -309,11 +307,6 @@ with tabs[3]:
 with tabs[4]:
     if tabs[4].open:
         st.subheader("Passed back versus upheld")
-        DECISION_LABELS = {
-            "nfa_upheld": "No further action upheld",
-            "passed_back_to_force": "Passed back to force",
-            "adopted_by_nca": "Adopted by the NCA",
-        }
         by_decision = shown_long(
             ask(themes.themes_by_decision, context),
             row_key="decision",
@@ -328,7 +321,7 @@ with tabs[4]:
             part = by_decision.filter(pl.col("decision") == decision)
             fig.add_trace(
                 go.Bar(
-                    name=DECISION_LABELS[decision],
+                    name=reference.DECISION_LABELS[decision],
                     y=part["label"],
                     x=part["percent"],
                     orientation="h",
@@ -365,7 +358,7 @@ with tabs[4]:
         chart_with_table(
             fig,
             by_decision.select(
-                pl.col("decision").replace_strict(DECISION_LABELS),
+                pl.col("decision").replace_strict(reference.DECISION_LABELS),
                 "label",
                 pl.col("display").alias("referrals_with_theme"),
                 *([] if on else ["assessed"]),

@@ -38,12 +38,7 @@ st.caption(
     (f"As at {store.as_at:%d %B %Y}. " if store.as_at else "") + describe_filters(context.filters)
 )
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
-DECISION_LABELS = {
-    "nfa_upheld": "No further action upheld",
-    "passed_back_to_force": "Passed back to force",
-    "adopted_by_nca": "Adopted by the NCA",
-    AWAITING_DECISION: "Awaiting decision",
-}
+DECISION_LABELS = {**reference.DECISION_LABELS, AWAITING_DECISION: "Awaiting decision"}
 decision_order = [*DECISIONS, AWAITING_DECISION]
 
 # Only the chosen tab's figures are computed and sent to the browser.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,35 @@ def test_report_json_says_where_the_data_came_from(hand_db: str) -> None:
         "threshold": 5,
         "data_origin": "synthetic",
     }
+
+
+def _row(stdout: str, label: str) -> list[str]:
+    """The cells after ``label`` on its line of the printed summary."""
+    line = next(line for line in stdout.splitlines() if label in line)
+    return [c.strip() for c in re.split(r"\s{2,}|│|┃", line.split(label, 1)[1]) if c.strip()]
+
+
+def test_report_summary_uses_the_dashboards_words(hand_db: str) -> None:
+    """Themes by their reference-list labels and decisions in plain words, as on every
+    page (the hand store: themes on referrals 1 and 2, 1 and 5, 3; decisions passed back
+    on 1, upheld on 2, adopted on 5; referral 6 eligible and awaiting)."""
+    result = CliRunner().invoke(app, ["--db", hand_db, "report"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert _row(out, "Lines of inquiry not followed") == ["2"]
+    assert _row(out, "Suspects not interviewed as expected") == ["2"]
+    assert _row(out, "Records incomplete or inaccurate") == ["1"]
+    assert _row(out, "Decision: Passed back to force") == ["1"]
+    assert _row(out, "Decision: No further action upheld") == ["1"]
+    assert _row(out, "Decision: Adopted by the NCA") == ["1"]
+    assert _row(out, "Decision: Awaiting decision") == ["1"]
+    assert "_" not in out.split("Learning themes", 1)[1].split("By force", 1)[0]
+
+
+def test_report_summary_prints_thousands_with_separators(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'seeded.db'}"
+    seeded = CliRunner().invoke(app, ["--db", url, "seed", "--referrals", "1273"])
+    assert seeded.exit_code == 0, seeded.output
+    out = CliRunner().invoke(app, ["--db", url, "report"]).stdout
+    assert _row(out, "Referrals received") == ["1,273"]  # the published figure
+    assert _row(out, "Referrals involving rape") == ["236"]
