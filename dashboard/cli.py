@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import weakref
+from typing import get_args
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -23,6 +24,33 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _readable_help_types() -> None:
+    """Typer 0.29 prints each parameter's Python type in ``--help``: ``<bool>`` beside
+    every flag, which takes no value (so a reader may well type ``--json true``), and
+    ``<list[Path]>`` beside the files. Here a flag shows no type and a list shows its
+    element (``<path>...``); every other type is Typer's own. Help text only: parsing is
+    untouched. Skipped if a later Typer no longer has the method."""
+    from typer import core
+
+    original = getattr(core._TyperParameter, "display_type", None)
+    if original is None:
+        return
+
+    def display_type(self, ctx):  # Typer's own signature
+        if getattr(self, "is_flag", False):
+            return None
+        descriptor = getattr(self, "type_descriptor", None)
+        args = get_args(getattr(descriptor, "annotation", None))
+        if getattr(descriptor, "is_list", False) and len(args) == 1:
+            return f"<{self._bare_type(args[0]).lower()}>..."
+        return original(self, ctx)
+
+    core._TyperParameter.display_type = display_type
+
+
+_readable_help_types()
 
 
 class State:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,29 @@ def test_installed_console_script_uses_env_database(tmp_path):
     assert p.returncode == 0, p.stderr
     assert json_lines(p.stdout)[0]["rows_loaded"] == 1
     assert db.exists()
+
+
+def _command_paths(command, path=()):
+    """Every command and subcommand of the command line, as argument lists."""
+    yield list(path)
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_paths(sub, (*path, name))
+
+
+def test_help_shows_no_type_beside_a_flag():
+    """Typer printed ``<bool>`` beside every flag (which takes no value) and
+    ``<list[Path]>`` beside the files; a flag now shows none, the files ``<path>...``."""
+    import typer.main
+
+    paths = list(_command_paths(typer.main.get_command(app)))
+    assert ["ingest", "referrals"] in paths and ["users", "add"] in paths
+    for args in paths:
+        res = runner.invoke(app, [*args, "--help"], terminal_width=120)
+        assert res.exit_code == 0, (args, res.output)
+        assert "<bool>" not in res.stdout and "list[" not in res.stdout, (args, res.stdout)
+        help_row = next(line for line in res.stdout.splitlines() if "--help" in line)
+        assert re.search(r"--help\s+Show this message", help_row), help_row
+    files = runner.invoke(app, ["ingest", "referrals", "--help"], terminal_width=120).stdout
+    assert re.search(r"files\.\.\.\s+<path>\.\.\.\s+One or more", files), files
+    seed = runner.invoke(app, ["seed", "--help"], terminal_width=120).stdout
+    assert re.search(r"--seed\s+<int>\s+Random seed", seed), "other types are Typer's own"
