@@ -59,7 +59,7 @@ def partial_caption(periods: pl.DataFrame, period: str, label: str | None = None
     if partial.height == 0:
         return None
     named = " and ".join(
-        f"{_period_name(s, period)} ({coverage_text(False, f, t, period).removeprefix('partial: ')})"
+        f"{_period_name(s, period)} ({_days(f, t)})"
         for s, f, t in partial.select("period_start", "covered_from", "covered_to").iter_rows()
     )
     single = partial.height == 1

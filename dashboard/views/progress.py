@@ -197,21 +197,19 @@ with tabs[0]:
                 table_out = table_out.with_columns(
                     pl.Series("running_total", monthly["cumulative"])
                 )
-            notes = (
-                [
-                    "The running total is withheld because some months' counts are under 5 and "
-                    "could be worked out from it."
-                ]
+            notes = [
+                "The running total is withheld because some months' counts are under 5 and "
+                "could be worked out from it."
                 if any_hidden
-                else []
-            )
-            notes += [n for n in [partial_caption(monthly, "month")] if n]
+                else None,
+                partial_caption(monthly, "month"),
+            ]
             chart_with_table(
                 fig,
                 table_out,
                 name="referrals by month",
                 context=context,
-                caption=" ".join(notes) or None,
+                caption=" ".join(n for n in notes if n) or None,
             )
 
 # ----------------------------------------------------------------- funnel

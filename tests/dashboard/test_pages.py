@@ -511,12 +511,17 @@ def _chart_patterns(at: AppTest) -> list[str]:
     return spec["data"][0]["marker"]["pattern"]["shape"]
 
 
-def test_a_week_the_dates_cut_is_hatched_and_named(open_page: OpenPage) -> None:
-    at = open_page("referrals", "steward", disclosure_off=True, query=CUT)
-    at.session_state["referrals_tab"] = "Trend"
+def _shown_after(at: AppTest, key: str, value: str) -> pl.DataFrame:
+    """The page's first table after setting the widget ``key`` to ``value``."""
+    at.session_state[key] = value
     at.run()
     _no_exception(at)
-    weeks = pl.from_pandas(at.dataframe[0].value)
+    return pl.from_pandas(at.dataframe[0].value)
+
+
+def test_a_week_the_dates_cut_is_hatched_and_named(open_page: OpenPage) -> None:
+    at = open_page("referrals", "steward", disclosure_off=True, query=CUT)
+    weeks = _shown_after(at, "referrals_tab", "Trend")
     assert weeks["Period starting"].to_list() == [
         "2025-01-13",
         "2025-01-20",
@@ -533,10 +538,7 @@ def test_a_week_the_dates_cut_is_hatched_and_named(open_page: OpenPage) -> None:
         "The week beginning 10 Feb 2025 (10 to 15 Feb 2025) is only partly covered "
         "by the data shown (hatched bar): its count is not comparable with a whole week's."
     ) in [str(c.value) for c in at.caption]
-    at.session_state["referrals_period"] = "Month"
-    at.run()
-    _no_exception(at)
-    months = pl.from_pandas(at.dataframe[0].value)
+    months = _shown_after(at, "referrals_period", "Month")
     assert months["Covered"].to_list() == [
         "partial: 8 to 31 Jan 2025",
         "partial: 1 to 15 Feb 2025",
@@ -553,10 +555,7 @@ def test_whole_periods_are_not_marked(open_page: OpenPage, synthetic_store_url: 
     # the store runs to 24 Feb (a Monday); its as-at date, a later event, is past 2 Mar
     assert _frames(synthetic_store_url).as_at >= date(2025, 3, 2)
     at = open_page("referrals", "steward", disclosure_off=True)
-    at.session_state["referrals_tab"] = "Trend"
-    at.run()
-    _no_exception(at)
-    weeks = pl.from_pandas(at.dataframe[0].value)
+    weeks = _shown_after(at, "referrals_tab", "Trend")
     assert set(weeks["Covered"].to_list()) == {"whole week"}
     assert set(_chart_patterns(at)) == {""}
     assert not any("partly covered" in str(c.value) for c in at.caption)
