@@ -31,6 +31,7 @@ from data_checks.parse import (
     parse_referrals,
 )
 from data_checks.reading import ROW, ReceivedTable, file_digest, read_received_file
+from data_checks.staging import insert_staged, staging_area
 from data_checks.suites import (
     EVENT_DATE_COLUMNS,
     REFERRAL_DATE_COLUMNS,
@@ -331,7 +332,7 @@ def _load_prepared(
     actor: str,
 ) -> FileResult:
     try:
-        with engine.begin() as conn:
+        with engine.connect() as conn, staging_area(conn), conn.begin():
             return _load(
                 conn, item.table, item.frame, item.feed, outcomes, today, criteria, synthetic, actor
             )
@@ -1049,40 +1050,27 @@ def _corrected_decisions(conn: Connection, candidates: pl.DataFrame) -> pl.DataF
     )
 
 
-def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int = 50_000) -> None:
-    """Insert a frame's rows: PostgreSQL's ``COPY``, else the driver's executemany with
-    bound parameters.
-
-    The statement names only our own table and columns; every value is a parameter (or,
-    for COPY, data). On SQLite, dates and times are bound as the ISO text SQLAlchemy
-    itself stores.
+def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
+    """Insert a frame's rows: PostgreSQL's ``COPY``; on SQLite, through a staging file
+    (:mod:`data_checks.staging`), with dates and times as the ISO text SQLAlchemy itself
+    stores. No value is ever written into the SQL text.
     """
     if rows.height == 0:
         return
-    cols = rows.columns
     if conn.dialect.name == "postgresql":
         _copy_into(conn, table, rows)
         return
-    if conn.dialect.name == "sqlite":
-        rows = rows.with_columns(
-            [pl.col(c).dt.to_string("%Y-%m-%d") for c, t in rows.schema.items() if t == pl.Date]
-            + [
-                pl.col(c).dt.to_string("%Y-%m-%d %H:%M:%S.%6f")
-                for c, t in rows.schema.items()
-                if isinstance(t, pl.Datetime)
-            ]
-        )
-    marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-    if conn.dialect.paramstyle not in marks:
-        raise NotImplementedError(f"paramstyle {conn.dialect.paramstyle}")
-    mark = marks[conn.dialect.paramstyle]
-    prep = conn.dialect.identifier_preparer
-    # Identifiers are our schema's own, quoted; every value is a bound parameter.
-    names = ", ".join(prep.quote(c) for c in cols)
-    values = ", ".join([mark] * len(cols))
-    sql = f"INSERT INTO {prep.format_table(table)} ({names}) VALUES ({values})"  # noqa: S608
-    for i in range(0, rows.height, chunk):
-        conn.exec_driver_sql(sql, rows.slice(i, chunk).rows())
+    if conn.dialect.name != "sqlite":
+        raise NotImplementedError(f"bulk insert on {conn.dialect.name}")
+    rows = rows.with_columns(
+        [pl.col(c).dt.to_string("%Y-%m-%d") for c, t in rows.schema.items() if t == pl.Date]
+        + [
+            pl.col(c).dt.to_string("%Y-%m-%d %H:%M:%S.%6f")
+            for c, t in rows.schema.items()
+            if isinstance(t, pl.Datetime)
+        ]
+    )
+    insert_staged(conn, table, rows)
 
 
 def _copy_into(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int = 100_000) -> None:

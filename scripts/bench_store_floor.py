@@ -6,14 +6,16 @@
 Reads every stored referral row of ``STORE.db`` (a SQLite store made by ``beaconport
 seed`` or ``scripts/bench_ingest.py``) into memory, then, per run, creates a fresh store
 with the real schema and connection settings (``metrics.store.make_engine``) and stores
-those rows in one transaction the way the load does: on SQLite the driver's
-``executemany`` with the statement and row tuples already built, and, for the engine's
-own share, ``INSERT ... SELECT`` from an attached copy of the rows (no Python between
-rows at all); with ``--pg-url``, also
+those rows in one transaction. On SQLite three ways: as the load does (since 3 December
+2026), from a Polars frame through a staging file written by ADBC and one ``INSERT ...
+SELECT`` (``data_checks.staging``); through the driver's ``executemany`` with the
+statement and row tuples already built (the load's way before); and, for the engine's
+own share, ``INSERT ... SELECT`` from an attached copy of the rows written beforehand (no
+Python between rows at all); with ``--pg-url``, also
 on a fresh database of that PostgreSQL server through ``COPY``, the CSV text already
 built. Prints the time to store and the time to commit. Nothing else of a load is done
-(no reading, checking, offence codes or columnar copy), so this is the least such a
-load can take on this machine. Not a test.
+(no reading, checking, offence codes or columnar copy), so this is the least such a load
+can take on this machine. Not a test.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_ingest import fresh_postgresql  # noqa: E402
 
-from metrics.store import make_engine  # noqa: E402
+from data_checks.staging import insert_staged, staging_area  # noqa: E402
+from metrics.store import make_engine, referrals_t  # noqa: E402
 
 Rows = tuple[list[str], list[tuple]]
 
@@ -67,6 +70,24 @@ def into_sqlite(referrals: Rows, submissions: Rows, target: Path) -> tuple[float
         _insert(cursor, "referrals", referrals)
         stored = time.perf_counter()
         cursor.execute("COMMIT")
+        committed = time.perf_counter()
+    engine.dispose()
+    return stored - start, committed - stored
+
+
+def into_sqlite_staged(
+    referrals: pl.DataFrame, submissions: Rows, target: Path
+) -> tuple[float, float]:
+    """Seconds for the load's own way (a staging file written by ADBC from the frame,
+    then ``INSERT ... SELECT``) and for the commit, into a fresh SQLite store."""
+    engine = make_engine(f"sqlite:///{target}")
+    with engine.connect() as conn, staging_area(conn):
+        transaction = conn.begin()
+        _insert(conn.connection.driver_connection.cursor(), "submissions", submissions)
+        start = time.perf_counter()
+        insert_staged(conn, referrals_t, referrals)
+        stored = time.perf_counter()
+        transaction.commit()
         committed = time.perf_counter()
     engine.dispose()
     return stored - start, committed - stored
@@ -159,9 +180,16 @@ def main() -> None:
     submissions = rows_of(args.store, "submissions")
     n = len(referrals[1])
     print(f"{n:,} referral rows of {len(referrals[0])} columns from {args.store}")
+    frame = pl.DataFrame(referrals[1], schema=referrals[0], orient="row", infer_schema_length=None)
     with tempfile.TemporaryDirectory() as tmp:
         measure(
-            "SQLite",
+            "SQLite, staged (the load's way)",
+            args.runs,
+            lambda run: into_sqlite_staged(frame, submissions, Path(tmp) / f"staged-{run}.db"),
+            n,
+        )
+        measure(
+            "SQLite, executemany",
             args.runs,
             lambda run: into_sqlite(referrals, submissions, Path(tmp) / f"floor-{run}.db"),
             n,

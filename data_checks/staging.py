@@ -1,0 +1,103 @@
+"""Bulk inserts into a SQLite store through a staging file, with no Python between rows.
+
+``executemany`` builds a Python tuple for every row and binds every value of it; at a
+million rows that was about half of a load's time (see docs/performance.md). Here
+ADBC's SQLite driver writes the frame's Arrow columns into a new SQLite file of its own
+(in C), the store's connection attaches that file, and one ``INSERT ... SELECT`` copies
+the rows into the store inside the load's transaction. A rollback undoes that copy like
+any other statement; the staging file is never part of the store.
+
+Why this is safe although ADBC brings its own copy of the SQLite library: two copies of
+SQLite must never have the *same* file open at once, because their POSIX locks are not
+shared (https://sqlite.org/howtocorrupt.html, section 2.2.1). The store is only ever
+opened by Python's ``sqlite3``. A staging file is private: created in a new temporary
+folder, written and closed by ADBC before the store's connection attaches it, and only
+ever opened by ``sqlite3`` after that; it is deleted when the load ends.
+
+SQLite cannot detach a file that the open transaction has read, so a staging file stays
+attached until the transaction has ended: :func:`staging_area` around the transaction
+detaches and deletes them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+_KEY = "beaconport_staging"
+_names = itertools.count(1)
+
+
+@contextmanager
+def staging_area(conn: Connection) -> Iterator[None]:
+    """Let :func:`insert_staged` use ``conn`` inside this block, which must enclose the
+    transaction; on leaving it, every staging file is detached and deleted. Does nothing
+    on other databases than SQLite."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    folder = tempfile.TemporaryDirectory(prefix="beaconport-load-")
+    conn.info[_KEY] = {"folder": Path(folder.name), "attached": []}
+    try:
+        yield
+    finally:
+        state = conn.info.pop(_KEY)
+        try:
+            for schema in state["attached"]:
+                conn.exec_driver_sql(f"DETACH DATABASE {schema}")
+        except SQLAlchemyError:
+            # Never hand a connection with a file still attached back to the pool.
+            conn.invalidate()
+        folder.cleanup()
+
+
+def insert_staged(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
+    """Insert ``rows`` into ``table`` (a SQLite store) through a staging file.
+
+    Dates and times must already be the ISO text SQLAlchemy stores. The statement names
+    only our own table and columns, quoted; the staging file's path is a bound parameter.
+    """
+    state = conn.info.get(_KEY)
+    if state is None:
+        raise RuntimeError("insert_staged needs a staging_area around the transaction")
+    # ADBC's own API, not its DB-API module: that one imports pyarrow.dataset and pandas
+    # (half a second and 180 MB before a single row is written).
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
+    schema = f"{_KEY}_{next(_names)}"
+    path = state["folder"] / f"{schema}.db"
+    # Polars hands its columns over as Arrow (the C stream interface, no copy), but the
+    # driver cannot read Arrow's null type: a column of nothing but nulls goes as text.
+    rows = rows.with_columns(pl.col(pl.Null).cast(pl.String))
+    with (
+        adbc_driver_sqlite.connect(str(path)) as database,
+        adbc.AdbcConnection(database) as staging,
+        adbc.AdbcStatement(staging) as statement,
+    ):
+        # A new connection is in autocommit mode: the driver writes the rows in one
+        # transaction of its own and commits it before the file is closed.
+        statement.set_options(
+            **{
+                adbc.INGEST_OPTION_TARGET_TABLE: "r",
+                adbc.INGEST_OPTION_MODE: adbc.INGEST_OPTION_MODE_CREATE,
+            }
+        )
+        statement.bind_stream(rows)
+        statement.execute_update()
+    conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+    state["attached"].append(schema)
+    prep = conn.dialect.identifier_preparer
+    names = ", ".join(prep.quote(c) for c in rows.columns)
+    conn.exec_driver_sql(
+        f"INSERT INTO {prep.format_table(table)} ({names}) "  # noqa: S608 (our own names)
+        f"SELECT {names} FROM {schema}.r"
+    )

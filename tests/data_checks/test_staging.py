@@ -1,0 +1,192 @@
+"""Bulk inserts into SQLite through a staging file (data_checks/staging.py).
+
+The reference answer is SQLAlchemy's own ``insert()`` of the same Python values: a staged
+insert must store exactly what it stores, value for value and SQLite type for SQLite
+type, and must leave nothing attached or on disk behind it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    select,
+    text,
+)
+
+from data_checks.errors import LoadFailed
+from data_checks.gate import bulk_insert, ingest_file
+from data_checks.staging import insert_staged, staging_area
+from metrics import store
+from tests.data_checks.helpers import TODAY, referral, table_counts, write_csv
+
+pytestmark = pytest.mark.sqlite
+
+COLUMNS = ["id", "day", "at", "flag", "n", "label"]
+ROWS = [
+    (1, date(2010, 1, 1), datetime(2025, 3, 31, 23, 59, 58, 123456), True, 0, "010"),
+    (2, date(2025, 3, 31), datetime(2010, 1, 1, 0, 0, 0), False, None, ""),
+    (3, None, None, None, -7, "Robert'); DROP TABLE t;--"),
+    (4, date(2016, 2, 29), datetime(2016, 2, 29, 12, 0, 0, 1), True, 2**40, "Ynys Môn “quoted”"),
+    (5, date(2020, 6, 1), datetime(2020, 6, 1, 6, 30), None, None, None),
+]
+
+
+def _table(metadata: MetaData, name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("day", Date),
+        Column("at", DateTime),
+        Column("flag", Boolean),
+        Column("n", Integer),
+        Column("label", String(100)),
+    )
+
+
+def _frame(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={
+            "id": pl.Int64,
+            "day": pl.Date,
+            "at": pl.Datetime("us"),
+            "flag": pl.Boolean,
+            "n": pl.Int64,
+            "label": pl.String,
+        },
+        orient="row",
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    metadata = MetaData()
+    staged, plain = _table(metadata, "staged"), _table(metadata, "plain")
+    metadata.create_all(engine)
+    yield engine, staged, plain
+    engine.dispose()
+
+
+def _stored(engine, name: str) -> list[tuple]:
+    """Every value as SQLite holds it, with its SQLite type, read with plain sqlite3."""
+    typed = ", ".join(f"typeof({c}), {c}" for c in COLUMNS)
+    with sqlite3.connect(engine.url.database) as raw:
+        return raw.execute(f"SELECT {typed} FROM {name} ORDER BY id").fetchall()  # noqa: S608
+
+
+def _attached(conn) -> set[str]:
+    """The files attached to ``conn`` beside its own ("main" and SQLite's "temp")."""
+    return {row[1] for row in conn.exec_driver_sql("PRAGMA database_list")} - {"main", "temp"}
+
+
+def test_a_staged_insert_stores_what_sqlalchemy_stores(db):
+    engine, staged, plain = db
+    with engine.begin() as conn:
+        conn.execute(plain.insert(), [dict(zip(COLUMNS, r, strict=True)) for r in ROWS])
+    with engine.connect() as conn, staging_area(conn), conn.begin():
+        bulk_insert(conn, staged, _frame(ROWS))
+    assert _stored(engine, "staged") == _stored(engine, "plain")
+    # and SQLAlchemy reads the staged rows back as the values that went in
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(select(staged).order_by(staged.c.id))] == ROWS
+
+
+def test_a_column_of_nulls_only_is_stored_as_nulls(db):
+    engine, staged, _ = db
+    frame = pl.DataFrame({"id": [1, 2], "label": [None, None]})
+    assert frame.schema["label"] == pl.Null
+    with engine.connect() as conn, staging_area(conn), conn.begin():
+        insert_staged(conn, staged, frame)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, label FROM staged ORDER BY id")).all() == [
+            (1, None),
+            (2, None),
+        ]
+
+
+def test_nothing_is_left_attached_or_on_disk_after_a_commit(db, monkeypatch, tmp_path):
+    engine, staged, _ = db
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with engine.connect() as conn:
+        with staging_area(conn), conn.begin():
+            bulk_insert(conn, staged, _frame(ROWS[:2]))
+            bulk_insert(conn, staged, _frame(ROWS[2:]))
+            assert len(_attached(conn)) == 2
+            (folder,) = (tmp_path / "tmp").glob("beaconport-load-*")
+            assert folder.stat().st_mode & 0o777 == 0o700  # the program's own user only
+            assert len(list(folder.glob("*.db"))) == 2
+        assert _attached(conn) == set()
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert len(_stored(engine, "staged")) == len(ROWS)
+
+
+def test_a_failure_rolls_the_staged_rows_back_and_cleans_up(db, monkeypatch, tmp_path):
+    engine, staged, _ = db
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with engine.connect() as conn:
+        with pytest.raises(ZeroDivisionError):
+            with staging_area(conn), conn.begin():
+                bulk_insert(conn, staged, _frame(ROWS))
+                assert conn.execute(text("SELECT count(*) FROM staged")).scalar_one() == 5
+                1 / 0  # noqa: B018 (the failure)
+        assert _attached(conn) == set()
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert _stored(engine, "staged") == []
+
+
+def test_a_file_that_cannot_be_detached_takes_its_connection_out_of_the_pool(db):
+    """Used the wrong way round (the transaction still open when the staging area
+    ends), SQLite refuses to detach the file; the connection is then discarded, so the
+    next one from the pool has nothing attached."""
+    engine, staged, _ = db
+    with engine.connect() as conn:
+        with staging_area(conn):
+            conn.begin()
+            bulk_insert(conn, staged, _frame(ROWS))
+        assert conn.invalidated
+    with engine.connect() as conn:
+        assert _attached(conn) == set()
+        assert conn.execute(text("SELECT count(*) FROM staged")).scalar_one() == 0
+
+
+def test_a_staged_insert_needs_a_staging_area(db):
+    engine, staged, _ = db
+    with engine.begin() as conn, pytest.raises(RuntimeError, match="staging_area"):
+        insert_staged(conn, staged, _frame(ROWS))
+
+
+def test_a_load_that_cannot_stage_its_rows_fails_in_one_line_and_changes_nothing(
+    tmp_path, monkeypatch
+):
+    """No room for the staging folder (here the temporary folder is a plain file): the
+    file is refused with one line naming it, and the store is as it was."""
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    path = write_csv(tmp_path / "kent.csv", [referral()])
+    before = table_counts(engine)
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "not-a-folder"))
+    with pytest.raises(LoadFailed) as failed:
+        ingest_file(engine, path, "referrals", today=TODAY)
+    message = str(failed.value)
+    assert "kent.csv" in message and "failed while loading" in message
+    assert "\n" not in message
+    assert table_counts(engine) == before
+    engine.dispose()
