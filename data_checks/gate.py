@@ -1052,25 +1052,16 @@ def _corrected_decisions(conn: Connection, candidates: pl.DataFrame) -> pl.DataF
 
 def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
     """Insert a frame's rows: PostgreSQL's ``COPY``; on SQLite, through a staging file
-    (:mod:`data_checks.staging`), with dates and times as the ISO text SQLAlchemy itself
-    stores. No value is ever written into the SQL text.
+    (:mod:`data_checks.staging`). No value is ever written into the SQL text.
     """
     if rows.height == 0:
         return
     if conn.dialect.name == "postgresql":
         _copy_into(conn, table, rows)
-        return
-    if conn.dialect.name != "sqlite":
+    elif conn.dialect.name == "sqlite":
+        insert_staged(conn, table, rows)
+    else:
         raise NotImplementedError(f"bulk insert on {conn.dialect.name}")
-    rows = rows.with_columns(
-        [pl.col(c).dt.to_string("%Y-%m-%d") for c, t in rows.schema.items() if t == pl.Date]
-        + [
-            pl.col(c).dt.to_string("%Y-%m-%d %H:%M:%S.%6f")
-            for c, t in rows.schema.items()
-            if isinstance(t, pl.Datetime)
-        ]
-    )
-    insert_staged(conn, table, rows)
 
 
 def _copy_into(conn: Connection, table: Table, rows: pl.DataFrame, chunk: int = 100_000) -> None:

@@ -62,8 +62,9 @@ def staging_area(conn: Connection) -> Iterator[None]:
 def insert_staged(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
     """Insert ``rows`` into ``table`` (a SQLite store) through a staging file.
 
-    Dates and times must already be the ISO text SQLAlchemy stores. The statement names
-    only our own table and columns, quoted; the staging file's path is a bound parameter.
+    Dates and times are stored as the ISO text SQLAlchemy itself stores. The statement
+    names only our own table and columns, quoted; the staging file's path is a bound
+    parameter.
     """
     state = conn.info.get(_KEY)
     if state is None:
@@ -77,7 +78,11 @@ def insert_staged(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
     path = state["folder"] / f"{schema}.db"
     # Polars hands its columns over as Arrow (the C stream interface, no copy), but the
     # driver cannot read Arrow's null type: a column of nothing but nulls goes as text.
-    rows = rows.with_columns(pl.col(pl.Null).cast(pl.String))
+    rows = rows.with_columns(
+        pl.col(pl.Null).cast(pl.String),
+        pl.col(pl.Date).dt.to_string("%Y-%m-%d"),
+        pl.col(pl.Datetime).dt.to_string("%Y-%m-%d %H:%M:%S.%6f"),
+    )
     with (
         adbc_driver_sqlite.connect(str(path)) as database,
         adbc.AdbcConnection(database) as staging,
