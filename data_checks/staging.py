@@ -76,8 +76,9 @@ def insert_staged(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
 
     schema = f"{_KEY}_{next(_names)}"
     path = state["folder"] / f"{schema}.db"
-    # Polars hands its columns over as Arrow (the C stream interface, no copy), but the
-    # driver cannot read Arrow's null type: a column of nothing but nulls goes as text.
+    # Polars hands its columns over as Arrow (the C stream interface, no copy). Dates and
+    # times go as SQLAlchemy's ISO text; the driver cannot read Arrow's null type, so a
+    # column of nothing but nulls goes as text.
     rows = rows.with_columns(
         pl.col(pl.Null).cast(pl.String),
         pl.col(pl.Date).dt.to_string("%Y-%m-%d"),
