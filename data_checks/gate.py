@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -773,14 +774,20 @@ def _store_referrals(
         changed.append(old_rows.select("id", *cols))
     if changed:
         stored = pl.concat(changed)
-        offences = _offence_rows(stored)
         if conn.dialect.name == "sqlite":
-            # split inside the database: faster on SQLite than binding 1.5 million pairs
-            # (the same split as _offence_rows; the columnar copy's tests hold them equal)
-            conn.execute(text(_SQLITE_OFFENCES_SQL), {"sid": sid})
+            # Split inside the database: faster on SQLite than binding 1.5 million pairs
+            # (the same split as _offence_rows; the columnar copy's tests hold them
+            # equal). SQLite works on one core, so the columnar copy's Polars work runs
+            # beside it on another thread.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beaconport") as pool:
+                encoding = pool.submit(_referral_segments, stored)
+                conn.execute(text(_SQLITE_OFFENCES_SQL), {"sid": sid})
+                segments = encoding.result()
         else:
+            offences = _offence_rows(stored)
             bulk_insert(conn, offences_t, offences)
-        snapshot.append(conn, sid, referrals=stored, offences=offences)
+            segments = snapshot.encode(referrals=stored, offences=offences)
+        snapshot.append(conn, sid, segments)
     # Closing quarantined rows needs the ids of every row received with a valid key
     # (identical ones included); most loads have nothing to close, so look first.
     open_elsewhere = conn.execute(
@@ -818,6 +825,10 @@ _SQLITE_OFFENCES_SQL = (
     "json_each('[\"' || replace(r.offence_codes, ';', '\",\"') || '\"]') AS j "
     "WHERE r.submission_id = :sid"
 )
+
+
+def _referral_segments(stored: pl.DataFrame) -> list[snapshot.Segment]:
+    return snapshot.encode(referrals=stored, offences=_offence_rows(stored))
 
 
 def _offence_rows(referrals: pl.DataFrame) -> pl.DataFrame:
@@ -1002,12 +1013,11 @@ def _store_events(
         inserted.append(_insert_events(conn, sid, others, now))
     if assessments.height:
         _store_assessments(conn, sid, assessments, stored, now, inserted, removed)
-    snapshot.append(
-        conn,
-        sid,
+    segments = snapshot.encode(
         events=pl.concat(inserted, how="diagonal_relaxed") if inserted else None,
         removed_event_ids=pl.Series("id", removed, dtype=pl.Int64),
     )
+    snapshot.append(conn, sid, segments)
     if REPAIR_COLUMN in good.columns:
         ids = store.read_frame(
             conn,

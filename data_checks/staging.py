@@ -14,6 +14,11 @@ opened by Python's ``sqlite3``. A staging file is private: created in a new temp
 folder, written and closed by ADBC before the store's connection attaches it, and only
 ever opened by ``sqlite3`` after that; it is deleted when the load ends.
 
+A large frame is staged in parts, and a worker thread writes the next part's file while
+the store's connection copies the last one in. The thread only ever uses an ADBC
+connection of its own, on a file of its own that nothing else has open; the store's
+connection stays on the thread that opened it.
+
 SQLite cannot detach a file that the open transaction has read, so a staging file stays
 attached until the transaction has ended: :func:`staging_area` around the transaction
 detaches and deletes them.
@@ -22,8 +27,10 @@ detaches and deletes them.
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,6 +40,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 _KEY = "beaconport_staging"
+#: Rows per staging file in a large insert (see docs/performance.md, 3 December 2026).
+PART_ROWS = 125_000
+#: At most this many staging files for one insert.
+MAX_PARTS = 8
 _names = itertools.count(1)
 
 
@@ -60,22 +71,30 @@ def staging_area(conn: Connection) -> Iterator[None]:
 
 
 def insert_staged(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
-    """Insert ``rows`` into ``table`` (a SQLite store) through a staging file.
+    """Insert ``rows`` into ``table`` (a SQLite store) through staging files.
 
-    Dates and times are stored as the ISO text SQLAlchemy itself stores. The statement
-    names only our own table and columns, quoted; the staging file's path is a bound
-    parameter.
+    A large frame goes in parts of about :data:`PART_ROWS` rows, one staging file each:
+    a worker thread writes the next part's file while the store's connection copies the
+    one before, so the two copies of SQLite (each on its own file, each releasing the
+    GIL) work on both cores at once. The parts are copied in order, so the rows arrive
+    in the frame's order. Dates and times are stored as the ISO text SQLAlchemy itself
+    stores. The statements name only our own table and columns, quoted; each staging
+    file's path is a bound parameter.
     """
     state = conn.info.get(_KEY)
     if state is None:
         raise RuntimeError("insert_staged needs a staging_area around the transaction")
-    # ADBC's own API, not its DB-API module: that one imports pyarrow.dataset and pandas
-    # (half a second and 180 MB before a single row is written).
-    import adbc_driver_manager as adbc
-    import adbc_driver_sqlite
-
-    schema = f"{_KEY}_{next(_names)}"
-    path = state["folder"] / f"{schema}.db"
+    if rows.height == 0:
+        return
+    # SQLite attaches at most this many files to one connection (SQLITE_MAX_ATTACHED,
+    # 10 unless built otherwise); none can be detached before the transaction ends.
+    room = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED) - len(
+        state["attached"]
+    )
+    if room < 1:
+        raise RuntimeError("too many staged inserts in one transaction for SQLite to attach")
+    parts = max(1, min(-(-rows.height // PART_ROWS), MAX_PARTS, room))
+    size = -(-rows.height // parts)
     # Polars hands its columns over as Arrow (the C stream interface, no copy). Dates and
     # times go as SQLAlchemy's ISO text; the driver cannot read Arrow's null type, so a
     # column of nothing but nulls goes as text.
@@ -84,6 +103,38 @@ def insert_staged(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
         pl.col(pl.Date).dt.to_string("%Y-%m-%d"),
         pl.col(pl.Datetime).dt.to_string("%Y-%m-%d %H:%M:%S.%6f"),
     )
+    prep = conn.dialect.identifier_preparer
+    names = ", ".join(prep.quote(c) for c in rows.columns)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beaconport-staging") as writer:
+        pending = []
+        for offset in range(0, rows.height, size):
+            schema = f"{_KEY}_{next(_names)}"
+            path = state["folder"] / f"{schema}.db"
+            pending.append(
+                (schema, path, writer.submit(_write_file, path, rows.slice(offset, size)))
+            )
+        try:
+            for schema, path, written in pending:
+                written.result()
+                conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+                state["attached"].append(schema)
+                conn.exec_driver_sql(
+                    f"INSERT INTO {prep.format_table(table)} ({names}) "  # noqa: S608 (our names)
+                    f"SELECT {names} FROM {schema}.r"
+                )
+        except BaseException:
+            for *_, written in pending:  # the parts not yet written are not wanted now
+                written.cancel()
+            raise
+
+
+def _write_file(path: Path, rows: pl.DataFrame) -> None:
+    """A new SQLite file at ``path`` holding ``rows`` as table ``r``, written by ADBC."""
+    # ADBC's own API, not its DB-API module: that one imports pyarrow.dataset and pandas
+    # (half a second and 180 MB before a single row is written).
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
     with (
         adbc_driver_sqlite.connect(str(path)) as database,
         adbc.AdbcConnection(database) as staging,
@@ -99,11 +150,3 @@ def insert_staged(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
         )
         statement.bind_stream(rows)
         statement.execute_update()
-    conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(path),))
-    state["attached"].append(schema)
-    prep = conn.dialect.identifier_preparer
-    names = ", ".join(prep.quote(c) for c in rows.columns)
-    conn.exec_driver_sql(
-        f"INSERT INTO {prep.format_table(table)} ({names}) "  # noqa: S608 (our own names)
-        f"SELECT {names} FROM {schema}.r"
-    )

@@ -12,9 +12,9 @@ table ``column_segments``, a columnar copy of exactly what ``metrics.frames`` re
 - ``events_removed``: the ids of events a later file corrected (moved to history).
 
 The gate writes one segment per kind it changed, in the same transaction that loads
-the file, so the copy is always exactly as current as the rows (:func:`append`). A
-reader folds the segments in order (:func:`read_tables`): a referral's latest segment
-wins; a referral's offence codes are those of the latest segment that has any; removed
+the file, so the copy is always exactly as current as the rows (:func:`encode`, then
+:func:`append`). A reader folds the segments in order (:func:`read_tables`): a
+referral's latest segment wins; a referral's offence codes are those of the latest segment that has any; removed
 events are dropped. When a kind has segments from more than ``COMPACT_AFTER`` loads,
 the next load folds them into one (the segments are a cache of the rows: folding them
 deletes no data).
@@ -97,36 +97,54 @@ def _decode(data: bytes | memoryview) -> pl.DataFrame:
     return pl.read_ipc(io.BytesIO(bytes(data)))
 
 
-def _write(conn: Connection, kind: str, frame: pl.DataFrame, submission_id: int | None) -> None:
+@dataclass(frozen=True)
+class Segment:
+    """One encoded segment, not yet stored."""
+
+    kind: str
+    row_count: int
+    data: bytes
+
+
+def _encoded(kind: str, frame: pl.DataFrame) -> list[Segment]:
     frame = frame.select(pl.col(c).cast(t) for c, t in SCHEMAS[kind].items())
-    for chunk in frame.iter_slices(SEGMENT_ROWS):
+    return [
+        Segment(kind, chunk.height, _encode(chunk)) for chunk in frame.iter_slices(SEGMENT_ROWS)
+    ]
+
+
+def _store(conn: Connection, segments: list[Segment], submission_id: int | None) -> None:
+    for segment in segments:
         conn.execute(
             segments_t.insert().values(
-                kind=kind,
+                kind=segment.kind,
                 submission_id=submission_id,
                 format=SNAPSHOT_FORMAT,
-                row_count=chunk.height,
-                data=_encode(chunk),
+                row_count=segment.row_count,
+                data=segment.data,
                 created_at=store.utcnow(),
             )
         )
 
 
-def append(
-    conn: Connection,
-    submission_id: int,
+def _write(conn: Connection, kind: str, frame: pl.DataFrame, submission_id: int | None) -> None:
+    _store(conn, _encoded(kind, frame), submission_id)
+
+
+def encode(
     *,
     referrals: pl.DataFrame | None = None,
     offences: pl.DataFrame | None = None,
     events: pl.DataFrame | None = None,
     removed_event_ids: pl.Series | None = None,
-) -> None:
-    """Record what a load changed, inside the load's transaction.
+) -> list[Segment]:
+    """The segments that record what a load changed, for :func:`append`.
 
     ``referrals``: every referral the file inserted or replaced, with its id and new
     values; ``offences``: all the offence codes of those referrals; ``events``: the
     events inserted, with their ids; ``removed_event_ids``: events deleted (moved to
-    history). Empty or missing arguments write nothing.
+    history). Empty or missing arguments give no segment. This is Polars work only,
+    with no database, so a load may run it on another thread while the database works.
     """
     parts = {
         "referrals": referrals,
@@ -136,9 +154,17 @@ def append(
             removed_event_ids.rename("id").to_frame() if removed_event_ids is not None else None
         ),
     }
-    for kind, frame in parts.items():
-        if frame is not None and frame.height:
-            _write(conn, kind, frame, submission_id)
+    return [
+        segment
+        for kind, frame in parts.items()
+        if frame is not None and frame.height
+        for segment in _encoded(kind, frame)
+    ]
+
+
+def append(conn: Connection, submission_id: int, segments: list[Segment]) -> None:
+    """Store a load's segments (from :func:`encode`) inside the load's transaction."""
+    _store(conn, segments, submission_id)
     _compact_if_needed(conn)
 
 

@@ -8,6 +8,7 @@ type, and must leave nothing attached or on disk behind it.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import IntegrityError
 
 from data_checks.errors import LoadFailed
 from data_checks.gate import bulk_insert, ingest_file
@@ -189,4 +191,116 @@ def test_a_load_that_cannot_stage_its_rows_fails_in_one_line_and_changes_nothing
     assert "kent.csv" in message and "failed while loading" in message
     assert "\n" not in message
     assert table_counts(engine) == before
+    engine.dispose()
+
+
+def _staging_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("beaconport")]
+
+
+def test_a_large_insert_goes_in_parts_each_through_its_own_file(db, monkeypatch, tmp_path):
+    """Five rows in parts of two: three staging files, and the rows stored are what
+    SQLAlchemy stores, in the frame's order."""
+    engine, staged, plain = db
+    monkeypatch.setattr("data_checks.staging.PART_ROWS", 2)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with engine.begin() as conn:
+        conn.execute(plain.insert(), [dict(zip(COLUMNS, r, strict=True)) for r in ROWS])
+    with engine.connect() as conn:
+        with staging_area(conn), conn.begin():
+            insert_staged(conn, staged, _frame(ROWS))
+            assert len(_attached(conn)) == 3
+            (folder,) = (tmp_path / "tmp").glob("beaconport-load-*")
+            assert len(list(folder.glob("*.db"))) == 3
+        assert _attached(conn) == set()
+    assert _stored(engine, "staged") == _stored(engine, "plain")
+    # in the frame's order: a table without a key numbers its rows as they arrive
+    loose = Table("loose", MetaData(), Column("label", String(10)))
+    loose.create(engine)
+    labels = ["g", "c", "a", "f", "b", "e", "d"]
+    with engine.connect() as conn, staging_area(conn), conn.begin():
+        insert_staged(conn, loose, pl.DataFrame({"label": labels}))
+    with sqlite3.connect(engine.url.database) as raw:
+        stored = [r[0] for r in raw.execute("SELECT label FROM loose ORDER BY _rowid_")]
+    assert stored == labels
+    assert _staging_threads() == []
+
+
+def test_parts_are_capped_and_the_attach_limit_is_a_clear_error(db, monkeypatch):
+    """At most MAX_PARTS files per insert, and never more attached than SQLite allows
+    (10 unless built otherwise): past that, a plain error and a rollback."""
+    engine, staged, _ = db
+    monkeypatch.setattr("data_checks.staging.PART_ROWS", 1)
+    monkeypatch.setattr("data_checks.staging.MAX_PARTS", 4)
+    with engine.connect() as conn:
+        limit = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED)
+        frames = [_frame([(i * 10 + r[0], *r[1:]) for r in ROWS]) for i in range(limit)]
+        with pytest.raises(RuntimeError, match="too many staged inserts"):
+            with staging_area(conn), conn.begin():
+                used = 0
+                for frame in frames:
+                    insert_staged(conn, staged, frame)
+                    used = len(_attached(conn))
+                    assert used <= limit
+        assert used == limit  # it filled every place before refusing
+        assert _attached(conn) == set()
+    assert _stored(engine, "staged") == []
+
+
+def test_a_failure_in_a_later_part_rolls_every_part_back(db, monkeypatch, tmp_path):
+    """A part the store refuses (a repeated id in the third) or a part that cannot be
+    written (the worker thread fails on the second): the error reaches the caller,
+    nothing is stored, nothing is left attached, on disk or running."""
+    engine, staged, _ = db
+    monkeypatch.setattr("data_checks.staging.PART_ROWS", 2)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    repeated = _frame([*ROWS, ROWS[0]])  # parts (1, 2) (3, 4) (5, 1)
+    with engine.connect() as conn:
+        with pytest.raises(IntegrityError):
+            with staging_area(conn), conn.begin():
+                insert_staged(conn, staged, repeated)
+        assert _attached(conn) == set()
+    assert _stored(engine, "staged") == []
+
+    from data_checks import staging
+
+    written = []
+    real = staging._write_file
+
+    def second_fails(path: Path, rows: pl.DataFrame) -> None:
+        written.append(path)
+        if len(written) == 2:
+            raise OSError("No space left on device")
+        real(path, rows)
+
+    monkeypatch.setattr("data_checks.staging._write_file", second_fails)
+    with engine.connect() as conn:
+        with pytest.raises(OSError, match="No space left"):
+            with staging_area(conn), conn.begin():
+                insert_staged(conn, staged, _frame(ROWS))
+        assert _attached(conn) == set()
+    assert _stored(engine, "staged") == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert _staging_threads() == []
+
+
+def test_a_failure_beside_the_offence_split_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    """The columnar copy is encoded on a second thread while SQLite splits the offence
+    codes; a failure there fails the file in one line and stores nothing."""
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    ingest_file(engine, write_csv(tmp_path / "v1.csv", [referral()]), "referrals", today=TODAY)
+    before = table_counts(engine)
+
+    def boom(_stored: pl.DataFrame) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("data_checks.gate._referral_segments", boom)
+    path = write_csv(tmp_path / "v2.csv", [referral(force_referral_id="K-9")])
+    with pytest.raises(LoadFailed, match="nothing from this file was stored") as failed:
+        ingest_file(engine, path, "referrals", today=TODAY)
+    assert "v2.csv" in str(failed.value) and "\n" not in str(failed.value)
+    assert table_counts(engine) == before
+    assert _staging_threads() == []
     engine.dispose()
