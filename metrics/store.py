@@ -111,6 +111,8 @@ class ReferralOffence(Base):
     """One Home Office offence code of a referral (current version)."""
 
     __tablename__ = "referral_offences"
+    # on SQLite the key is the table (migration 0006): one b-tree, not two
+    __table_args__ = {"sqlite_with_rowid": False}
     referral_id: Mapped[int] = mapped_column(
         ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True
     )

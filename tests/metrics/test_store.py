@@ -180,6 +180,51 @@ def test_upgrade_again_changes_nothing_and_keeps_data(engine: Engine, store_url:
         again.dispose()
 
 
+def _offence_table_sql(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'referral_offences'"
+        ).scalar_one()
+
+
+def test_offence_codes_move_to_one_b_tree_and_back_keeping_every_row(store_url: str) -> None:
+    """Migration 0006: a store made at 0005 with offence codes in it is upgraded; the
+    codes, the key and the cascade from referrals are all as before, and on SQLite the
+    table is now WITHOUT ROWID. Downgrading gives the ordinary table back, rows and all."""
+    from alembic import command
+
+    bare = make_engine(store_url, migrate=False)
+    try:
+        command.upgrade(store._alembic_config(bare), "0005")
+        with transaction(bare) as conn:
+            sub = add_submission(conn, "first.csv")
+            kept, dropped = add_referral(conn, sub, "CLE-1"), add_referral(conn, sub, "CLE-2")
+            pairs = [(kept, "19C"), (kept, "19D"), (dropped, "17A")]
+            conn.execute(offences_t.insert(), [{"referral_id": r, "code": c} for r, c in pairs])
+        sqlite = bare.dialect.name == "sqlite"
+        if sqlite:
+            assert "WITHOUT ROWID" not in _offence_table_sql(bare)
+        upgrade(bare)
+        assert current_revision(bare) == head_revision()
+        if sqlite:
+            assert _offence_table_sql(bare).rstrip().endswith("WITHOUT ROWID")
+        with bare.connect() as conn:
+            assert set(conn.execute(select(offences_t))) == set(pairs)
+        with pytest.raises(IntegrityError), transaction(bare) as conn:  # the key holds
+            conn.execute(offences_t.insert().values(referral_id=kept, code="19C"))
+        with transaction(bare) as conn:  # and so does the cascade
+            conn.execute(referrals_t.delete().where(referrals_t.c.id == dropped))
+        with bare.connect() as conn:
+            assert set(conn.execute(select(offences_t))) == {(kept, "19C"), (kept, "19D")}
+        command.downgrade(store._alembic_config(bare), "0005")
+        if sqlite:
+            assert "WITHOUT ROWID" not in _offence_table_sql(bare)
+        with bare.connect() as conn:
+            assert set(conn.execute(select(offences_t))) == {(kept, "19C"), (kept, "19D")}
+    finally:
+        bare.dispose()
+
+
 # --- round trip through the schema ----------------------------------------------------
 
 
