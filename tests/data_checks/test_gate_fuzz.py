@@ -146,3 +146,33 @@ def test_any_bytes_are_read_or_rejected_with_a_reason(data):
             assert exc.problem and "\n" not in exc.problem
         else:
             assert table.cells.height > 0
+
+
+def _codes_by_hand(text: str | None) -> str | None:
+    """The contract's normalisation of an offence code list, in plain Python: upper
+    case, split on ";", trimmed, empty items and repeats dropped (first kept)."""
+    if text is None:
+        return None
+    kept: list[str] = []
+    for item in text.upper().split(";"):
+        item = item.strip()
+        if item and item not in kept:
+            kept.append(item)
+    return ";".join(kept) or None
+
+
+@pytest.mark.unit
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(alphabet="19cdCD7 ;\t", max_size=14)), min_size=0, max_size=40
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_offence_codes_worked_out_once_per_text_equal_the_rule_row_by_row(texts):
+    """The parser normalises each distinct code list once and maps the rows onto it;
+    that must give, row for row, what the rule gives applied to each row by hand."""
+    from data_checks.parse import _codes_by_distinct_text
+
+    frame = pl.DataFrame({"offence_codes__raw": texts}, schema={"offence_codes__raw": pl.String})
+    got = frame.select(_codes_by_distinct_text(frame)).to_series().to_list()
+    assert got == [_codes_by_hand(t) for t in texts]
