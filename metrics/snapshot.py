@@ -108,9 +108,26 @@ class Segment:
 
 def _encoded(kind: str, frame: pl.DataFrame) -> list[Segment]:
     frame = frame.select(pl.col(c).cast(t) for c, t in SCHEMAS[kind].items())
-    return [
-        Segment(kind, chunk.height, _encode(chunk)) for chunk in frame.iter_slices(SEGMENT_ROWS)
-    ]
+    return [Segment(kind, chunk.height, _encode(chunk)) for chunk in _chunks(kind, frame)]
+
+
+def _chunks(kind: str, frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """``frame`` in pieces of at most ``SEGMENT_ROWS`` rows. A referral's offence codes
+    stay in one piece: the fold takes a referral's codes from its latest segment only."""
+    if frame.height <= SEGMENT_ROWS or kind != "offences":
+        return list(frame.iter_slices(SEGMENT_ROWS))
+    frame = frame.sort("referral_id", maintain_order=True)
+    ids = frame.get_column("referral_id")
+    pieces, start = [], 0
+    while start < frame.height:
+        end = min(start + SEGMENT_ROWS, frame.height)
+        if end < frame.height:  # back to the first code of the referral cut at ``end``
+            end = int(ids.search_sorted(ids[end], side="left"))
+            if end <= start:  # one referral longer than a piece: keep it whole anyway
+                end = int(ids.search_sorted(ids[start], side="right"))
+        pieces.append(frame.slice(start, end - start))
+        start = end
+    return pieces
 
 
 def _store(conn: Connection, segments: list[Segment], submission_id: int | None) -> None:
