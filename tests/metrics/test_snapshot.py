@@ -154,6 +154,7 @@ def test_a_load_too_big_for_one_segment_keeps_every_referrals_codes(
     assert_copy_equals_rows(engine)
 
 
+@pytest.mark.unit
 def test_offence_codes_are_cut_into_segments_between_referrals_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
