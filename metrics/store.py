@@ -31,7 +31,9 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -326,9 +328,25 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def newest_migration() -> str:
+    """The newest migration's revision, read from the file names (``0006_...``): the
+    history is one line, numbered in order, and a test holds this equal to Alembic's own
+    :func:`head_revision`. Opening an up-to-date store so needs no import of Alembic
+    (about 0.3 s of every command)."""
+    versions = Path(__file__).parent / "migrations" / "versions"
+    return max(p.name.split("_", 1)[0] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the latest Alembic revision (a no-op when it already is)."""
-    if current_revision(engine) == head_revision():
+    if _stored_revision(engine) == newest_migration():
         return
     from alembic import command
 

@@ -157,6 +157,37 @@ def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
+@pytest.mark.unit
+def test_the_newest_migration_file_is_alembics_head() -> None:
+    assert store.newest_migration() == head_revision()
+
+
+@pytest.mark.sqlite
+def test_an_up_to_date_store_opens_without_alembic(tmp_path) -> None:
+    """Alembic is imported only when a store needs upgrading: a fresh store is migrated
+    (and so imports it); opening it again in a new process does not."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    probe = (
+        "import sys; from metrics.store import make_engine, current_revision; "
+        f"e = make_engine({url!r}); print('alembic' in sys.modules); e.dispose()"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert runs == [["True"], ["False"]]
+    bare = make_engine(url, migrate=False)
+    try:
+        assert current_revision(bare) == head_revision()
+    finally:
+        bare.dispose()
+
+
 def test_unmigrated_engine_has_no_revision_until_upgraded(store_url: str) -> None:
     bare = make_engine(store_url, migrate=False)
     try:
