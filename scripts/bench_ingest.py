@@ -1,7 +1,7 @@
 """Benchmark ``beaconport ingest``: wall time, rows per second and peak memory.
 
-    .venv/bin/python scripts/bench_ingest.py [--sizes 1273,100000,1000000] [--write-docs]
-                                             [--pg-url postgresql://...]
+    .venv/bin/python scripts/bench_ingest.py [--sizes 1273,100000,1000000] [--runs 5]
+                                             [--write-docs] [--pg-url postgresql://...]
 
 For each size it writes a synthetic referral return (one file per size above the
 default, the seed's 23 files at 1,273) and its events file, then runs the real command
@@ -20,6 +20,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,35 +65,50 @@ def fresh_postgresql(server_url: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def bench(size: int, work: Path, pg_url: str | None = None) -> dict:
+def bench(size: int, work: Path, pg_url: str | None = None, runs: int = 1) -> dict:
+    """Each feed ingested ``runs`` times, each time into a fresh store (the files are
+    written once); times are the median run's, peaks the largest of any run."""
     folder = work / f"n{size}"
     forces = 23 if size == 1273 else 1
     t0 = time.perf_counter()
     ds = write_synthetic_dataset(folder, referrals=size, forces=forces)
     gen = time.perf_counter() - t0
-    db_url = (
-        fresh_postgresql(pg_url, f"beaconport_bench_{size}")
-        if pg_url
-        else f"sqlite:///{work / f'n{size}.db'}"
-    )
-    env = dict(os.environ, BEACONPORT_DB_URL=db_url, GX_ANALYTICS_ENABLED="false")
-    ref_args = [str(BP), "ingest", "referrals", "--quiet", "--json", *map(str, ds.referral_files)]
-    ref_wall, ref_peak, _ = run_child(ref_args, env)
-    ev_args = [str(BP), "ingest", "events", "--quiet", "--json", *map(str, ds.event_files)]
-    ev_wall, ev_peak, _ = run_child(ev_args, env)
+    ref_walls, ev_walls, ref_peaks, ev_peaks = [], [], [], []
+    for run in range(runs):
+        if pg_url:
+            db_url = fresh_postgresql(pg_url, f"beaconport_bench_{size}")
+        else:
+            db = work / f"n{size}-{run}.db"
+            db_url = f"sqlite:///{db}"
+        env = dict(os.environ, BEACONPORT_DB_URL=db_url, GX_ANALYTICS_ENABLED="false")
+        ref_args = [str(BP), "ingest", "referrals", "--quiet", "--json"]
+        wall, peak, _ = run_child([*ref_args, *map(str, ds.referral_files)], env)
+        ref_walls.append(wall)
+        ref_peaks.append(peak)
+        ev_args = [str(BP), "ingest", "events", "--quiet", "--json"]
+        wall, peak, _ = run_child([*ev_args, *map(str, ds.event_files)], env)
+        ev_walls.append(wall)
+        ev_peaks.append(peak)
+        if not pg_url:
+            for stale in work.glob(f"n{size}-{run}.db*"):
+                stale.unlink()
     events = ds.expected["events"]
+    ref_s, ev_s = statistics.median(ref_walls), statistics.median(ev_walls)
     return {
         "size": size,
         "store": "PostgreSQL" if pg_url else "SQLite",
         "files": len(ds.referral_files),
         "events": events,
         "generate_s": gen,
-        "ref_s": ref_wall,
-        "ref_rate": size / ref_wall,
-        "ref_peak": ref_peak,
-        "ev_s": ev_wall,
-        "ev_rate": events / ev_wall,
-        "ev_peak": ev_peak,
+        "runs": runs,
+        "ref_s": ref_s,
+        "ref_range": (min(ref_walls), max(ref_walls)),
+        "ref_rate": size / ref_s,
+        "ref_peak": max(ref_peaks),
+        "ev_s": ev_s,
+        "ev_range": (min(ev_walls), max(ev_walls)),
+        "ev_rate": events / ev_s,
+        "ev_peak": max(ev_peaks),
     }
 
 
@@ -113,15 +129,21 @@ def machine() -> str:
     )
 
 
+def _seconds(r: dict, feed: str) -> str:
+    low, high = r[f"{feed}_range"]
+    spread = f" ({low:.1f}–{high:.1f})" if r["runs"] > 1 else ""
+    return f"{r[f'{feed}_s']:.1f}{spread}"
+
+
 def table(results: list[dict]) -> str:
     lines = [
-        "| store | referral rows | files | referrals: seconds | referrals: rows/s | peak MiB | events | events: seconds | events: rows/s | peak MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | referral rows | files | runs | referrals: seconds | referrals: rows/s | peak MiB | events | events: seconds | events: rows/s | peak MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r['store']} | {r['size']:,} | {r['files']} | {r['ref_s']:.1f} | {r['ref_rate']:,.0f} | {r['ref_peak']:,.0f} "
-            f"| {r['events']:,} | {r['ev_s']:.1f} | {r['ev_rate']:,.0f} | {r['ev_peak']:,.0f} |"
+            f"| {r['store']} | {r['size']:,} | {r['files']} | {r['runs']} | {_seconds(r, 'ref')} | {r['ref_rate']:,.0f} | {r['ref_peak']:,.0f} "
+            f"| {r['events']:,} | {_seconds(r, 'ev')} | {r['ev_rate']:,.0f} | {r['ev_peak']:,.0f} |"
         )
     return "\n".join(lines)
 
@@ -144,6 +166,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="1273,100000,1000000")
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="ingest each size this many times, each into a fresh store, and report the "
+        "median run (with the fastest and slowest) and the largest peak",
+    )
+    ap.add_argument(
         "--pg-url",
         help="also measure on this PostgreSQL server (a fresh database per size is created "
         "and left for inspection)",
@@ -157,7 +186,7 @@ def main() -> None:
         for size, pg in [(s, None) for s in sizes] + [
             (s, args.pg_url) for s in sizes if args.pg_url
         ]:
-            r = bench(size, work, pg)
+            r = bench(size, work, pg, args.runs)
             results.append(r)
             print(
                 f"{r['store']:>10} {size:>9,} referrals: {r['ref_s']:6.1f} s ({r['ref_rate']:,.0f} rows/s, {r['ref_peak']:,.0f} MiB); "
@@ -172,8 +201,10 @@ def main() -> None:
         "against a fresh SQLite file or PostgreSQL database (reading, Great Expectations or its compiled form, "
         "eligibility, storing in one transaction per file). 1,273 is the default seed's "
         "23 files; the larger sizes are one return each. Peak memory is each process's own largest "
-        "resident set. PostgreSQL 15 (Debian's) runs on the same machine, on loopback.\n\n"
-        + table(results)
+        "resident set. With several runs, each feed is ingested that many times into a fresh "
+        "store each time: seconds are the median run's (fastest to slowest in brackets), rows "
+        "a second are the median's, and peak memory is the largest of any run. "
+        "PostgreSQL 15 (Debian's) runs on the same machine, on loopback.\n\n" + table(results)
     )
     print(text)
     if args.write_docs:
