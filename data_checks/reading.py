@@ -216,7 +216,7 @@ def read_received_file(
     except OSError as exc:
         raise RejectedFile(name, f"cannot be read ({exc.strerror or exc})") from None
     digest = file_digest(data)
-    if not data.strip():
+    if not data or data.isspace():  # (strip() would copy the whole file to check)
         raise RejectedFile(name, "the file is empty")
     sheet_note = ""
     if data[:4] == b"PK\x03\x04" and _is_xlsx(data):
@@ -270,13 +270,7 @@ def _shape(
     if missing:
         raise RejectedFile(name, f"required column(s) missing: {', '.join(missing)}")
     cell_cols = [f"c{j}" for j in range(len(headers))]
-    blank = (
-        pl.all_horizontal(
-            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cell_cols]
-        )
-        & pl.col(EXTRA).is_null()
-    )
-    frame = frame.filter(~blank)
+    frame = _without_blank_rows(frame, cell_cols, f"c{normalised.index(required[0])}")
     if frame.height == 0:
         raise RejectedFile(name, "no data rows below the header")
     columns = {n: headers[j] for j, n in enumerate(normalised) if n in known}
@@ -302,6 +296,26 @@ def _shape(
         cells=cells,
         raw_cells=raw_cells,
     )
+
+
+def _blank(column: str) -> pl.Expr:
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+
+
+def _without_blank_rows(frame: pl.DataFrame, cell_cols: list[str], key: str) -> pl.DataFrame:
+    """``frame`` without the rows that are blank (or whitespace) in every cell.
+
+    Only a row blank in ``key`` (a required column) can be blank throughout, so every
+    cell is looked at only on those rows: most files have none, and checking every
+    cell of every row took a quarter of a second at a million rows.
+    """
+    candidates = frame.filter(_blank(key))
+    if candidates.height == 0:
+        return frame
+    blank_rows = candidates.filter(
+        pl.all_horizontal([_blank(c) for c in cell_cols]) & pl.col(EXTRA).is_null()
+    ).get_column(ROW)
+    return frame.filter(~pl.col(ROW).is_in(blank_rows.implode()))
 
 
 def _unique_names(headers: list[str]) -> list[str]:

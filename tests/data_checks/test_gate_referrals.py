@@ -266,6 +266,23 @@ def test_blank_lines_are_not_rows_and_row_numbers_stay_true(engine, tmp_path):
     assert quarantine_reasons(engine) == {5: {"unknown_force"}}  # as a spreadsheet numbers it
 
 
+def test_only_a_row_blank_in_every_cell_is_dropped(engine, tmp_path):
+    """Whitespace counts as blank; a row with anything in any cell, even only in a
+    column the contract does not know, or with its key alone blank, is a row read."""
+    cols = ["note", *reversed(REFERRAL_COLUMNS)]
+    blank = {c: " " for c in cols} | {"note": "\t"}
+    rows = [
+        {"note": "", **referral()},  # row 2: loads
+        blank,  # row 3: not a row
+        {"note": "", **referral(force_referral_id=" ")},  # row 4: its key alone blank
+        blank | {"note": "see email"},  # row 5: only the unknown column has text
+        {c: "" for c in cols} | {"force_referral_id": "K-5"},  # row 6: its key alone
+    ]
+    r = load(engine, write_csv(tmp_path / "blanks.csv", rows, cols))
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (4, 1, 3)
+    assert set(quarantine_reasons(engine)) == {4, 5, 6}
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
 def test_bom_and_windows_1252_files_load(engine, tmp_path, encoding):
     cols = [*REFERRAL_COLUMNS, "note"]
