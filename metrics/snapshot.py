@@ -11,13 +11,14 @@ table ``column_segments``, a columnar copy of exactly what ``metrics.frames`` re
 - ``events``: the current review events (``EVENT_COLUMNS``, with the event's ``id``);
 - ``events_removed``: the ids of events a later file corrected (moved to history).
 
-The gate writes one segment per kind it changed, in the same transaction that loads
-the file, so the copy is always exactly as current as the rows (:func:`encode`, then
-:func:`append`). A reader folds the segments in order (:func:`read_tables`): a
-referral's latest segment wins; a referral's offence codes are those of the latest segment that has any; removed
-events are dropped. When a kind has segments from more than ``COMPACT_AFTER`` loads,
-the next load folds them into one (the segments are a cache of the rows: folding them
-deletes no data).
+The gate writes one segment per kind it changed (more for a kind above
+``SEGMENT_ROWS`` rows, offence codes cut between referrals only), in the same
+transaction that loads the file, so the copy is always exactly as current as the rows
+(:func:`encode`, then :func:`append`). A reader folds the segments in order
+(:func:`read_tables`): a referral's latest segment wins; a referral's offence codes are
+those of the latest segment that has any; removed events are dropped. When a kind
+has segments from more than ``COMPACT_AFTER`` loads, the next load folds them into one
+(the segments are a cache of the rows: folding them deletes no data).
 
 If the copy cannot be trusted, the reader says so and the caller reads the rows: a
 segment written in another format, or row counts that differ from the tables' (a
