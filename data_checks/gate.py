@@ -1061,7 +1061,7 @@ def _corrected_decisions(conn: Connection, candidates: pl.DataFrame) -> pl.DataF
 
 
 def bulk_insert(conn: Connection, table: Table, rows: pl.DataFrame) -> None:
-    """Insert a frame's rows: PostgreSQL's ``COPY``; on SQLite, through a staging file
+    """Insert a frame's rows: PostgreSQL's ``COPY``; on SQLite, through staging files
     (:mod:`data_checks.staging`). No value is ever written into the SQL text.
     """
     if rows.height == 0:

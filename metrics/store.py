@@ -321,13 +321,6 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()  # type: ignore[arg-type]
 
 
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
-
-
 def newest_migration() -> str:
     """The newest migration's revision, read from the file names (``0006_...``): the
     history is one line, numbered in order, and a test holds this equal to Alembic's own
@@ -337,7 +330,9 @@ def newest_migration() -> str:
     return max(p.name.split("_", 1)[0] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
-def _stored_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine) -> str | None:
+    """The revision the store is at (``None`` for a store never migrated), read from
+    Alembic's own ``alembic_version`` table without importing Alembic."""
     with engine.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
@@ -346,7 +341,7 @@ def _stored_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the latest Alembic revision (a no-op when it already is)."""
-    if _stored_revision(engine) == newest_migration():
+    if current_revision(engine) == newest_migration():
         return
     from alembic import command
 
