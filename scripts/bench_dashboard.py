@@ -4,10 +4,10 @@ page, at 1,273 and 100,000 referrals (synthetic data from ``beaconport seed``).
     .venv/bin/python scripts/bench_dashboard.py [--sizes 1273,100000] [--runs 3]
 
 For each size: seed a fresh SQLite store and start ``beaconport dashboard --demo`` on a
-free port. A page counts as drawn when a script run started after the action has
-finished, no element is still a loading placeholder (Streamlit's grey skeletons, shown
-while an element's code loads in the browser), every Plotly chart on the page has drawn
-its SVG, and two animation frames have passed. Measured, per page (medians of ``--runs``):
+free port. A page counts as drawn when a script run has finished after the action, no
+element is still a loading placeholder (Streamlit's grey skeletons, shown while an
+element's code loads in the browser), every Plotly chart on the page has drawn its SVG,
+and two animation frames have passed. Measured, per page (medians of ``--runs``):
 
 - the first page of the fresh server (it also reads the store: reported on its own);
 - in the app: clicking the page in the navigation, as a person moving between pages;
@@ -15,6 +15,14 @@ its SVG, and two animation frames have passed. Measured, per page (medians of ``
 - a new tab opening the page, in a fresh browser profile (an empty cache: a person's
   very first visit) and in one profile (the browser cache warm, as on later visits);
 - a filter change: choosing a force in the sidebar, in that tab.
+
+The data-quality page is for data stewards only, and a new demo tab opens as the first
+role, so it is measured in the app tab after switching the demo role to "Data steward":
+its first visit, later visits (from the Progress page, which is not counted) and a
+filter change per visit. The sidebar filters do not apply to that page, so its filter
+change is choosing a force in the page's own quarantine filter, a different one each
+time. Its new-tab columns are "n/a". So that the quarantine has rows, the stores are
+seeded with ``--error-rate`` (default 0.02: 2% of rows written wrong on purpose).
 
 Streamlit's own floor is measured the same way on a bare two-page app (a line of text;
 one small Plotly chart with a small table beside it). Prints Markdown tables for
@@ -53,19 +61,25 @@ TITLES = {
     "outcomes": "Outcomes and timeliness",
     "learning": "Learning themes",
     "about": "Method and caveats",
+    "data-quality": "Data quality",
 }
-#: Counts the script runs the page has started (Streamlit marks the app "running").
+#: Counts the script runs the page has finished: changes of Streamlit's script state
+#: away from "running". (Reading the state when the observer is called instead, as an
+#: earlier version did, misses a run that starts and ends before the call; the likely
+#: cause of a rare wait for a run that had already been drawn.)
 COUNT_RUNS = """
 window.__bpRuns = 0;
 (function watch() {
   const app = document.querySelector("[data-testid='stApp']");
   if (!app) { requestAnimationFrame(watch); return; }
-  new MutationObserver(() => {
-    if (app.getAttribute('data-test-script-state') === 'running') window.__bpRuns += 1;
-  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  new MutationObserver(records => {
+    for (const r of records) if (r.oldValue === 'running') window.__bpRuns += 1;
+  }).observe(app, {
+    attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state'],
+  });
 })();
 """
-#: Drawn: a run started after ``runs`` has finished, no element is still a placeholder
+#: Drawn: a run finished after ``runs`` had, no element is still a placeholder
 #: (Streamlit draws a grey skeleton while an element's code loads in the browser) and
 #: every chart has drawn its SVG.
 DRAWN = """runs => {
@@ -97,13 +111,19 @@ def wait_healthy(url: str) -> None:
             time.sleep(0.3)
 
 
-def runs_started(page) -> int:
+def runs_finished(page) -> int:
     return page.evaluate("window.__bpRuns || 0")
 
 
 def wait_drawn(page, runs: int = 0) -> None:
-    """Until a script run started after ``runs`` has finished and been painted."""
-    page.wait_for_function(DRAWN, arg=runs, timeout=300_000)
+    """Until a script run finished after the first ``runs`` and has been painted; a
+    clear error (naming the page) if that takes over a minute."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(DRAWN, arg=runs, timeout=60_000)
+    except PlaywrightTimeout:
+        raise SystemExit(f"bench_dashboard: {page.url} was not drawn within 60 s") from None
     page.evaluate(PAINTED)
 
 
@@ -117,7 +137,7 @@ def timed_open(page, url: str) -> float:
 
 def timed_click(page, action) -> float:
     """Seconds from ``action()`` (a click or key press) until its rerun is drawn."""
-    runs = runs_started(page)
+    runs = runs_finished(page)
     start = time.perf_counter()
     action()
     wait_drawn(page, runs)
@@ -138,12 +158,40 @@ def choose_force(page, name: str = "Metropolitan Police Service") -> float:
     return timed_click(page, lambda: page.keyboard.press("Enter"))
 
 
-def seed(size: int, workdir: Path, env: dict[str, str]) -> str:
+def open_options(page, box):
+    """Open a selectbox's list and return its options. Streamlit's selectbox is a
+    combobox that opens from the keyboard, not from a click on its container."""
+    box.locator("input").click()
+    page.keyboard.press("ArrowDown")
+    options = page.locator("[role='option']")
+    options.first.wait_for()
+    return options
+
+
+def switch_role(page, label: str = "Data steward") -> None:
+    """Choose ``label`` in the demo role switcher and wait for the rerun."""
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text="Demo: view as").first
+    option = open_options(page, box).filter(has_text=label).first
+    timed_click(page, option.click)
+
+
+def choose_quarantine_force(page, round_: int) -> float:
+    """Seconds from choosing a force in the data-quality page's quarantine filter (the
+    ``round_``-th force in its list, so each round changes it) until the page is drawn."""
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text="Force").first
+    options = open_options(page, box)
+    forces = options.count() - 1  # the first option is "(all)"
+    if forces < 2:
+        raise SystemExit("the quarantine holds fewer than two forces: raise --error-rate")
+    return timed_click(page, options.nth(1 + round_ % forces).click)
+
+
+def seed(size: int, workdir: Path, env: dict[str, str], error_rate: float) -> str:
     db = f"sqlite:///{workdir / f'bench-{size}.db'}"
     forces = "23" if size < 10_000 else "44"
     subprocess.run(
         [BEACONPORT, "--db", db, "seed", "--referrals", str(size), "--forces", forces]
-        + ["--out", str(workdir / f"data-{size}")],
+        + ["--error-rate", str(error_rate), "--out", str(workdir / f"data-{size}")],
         check=True,
         env=env,
         capture_output=True,
@@ -160,13 +208,16 @@ COLUMNS = (
 )
 
 
-def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, list[float]]]:
-    """Time every page of a fresh server over a seeded store of ``size`` referrals:
-    the first page of the server, then per page the medians of ``COLUMNS``."""
+def measure(
+    size: int, runs: int, workdir: Path, error_rate: float
+) -> tuple[float, dict[str, list[float | None]]]:
+    """Time every page of a fresh server over a seeded store of ``size`` referrals
+    (``error_rate`` of rows written wrong): the first page of the server, then per page
+    the medians of ``COLUMNS`` (None where a column does not apply)."""
     from playwright.sync_api import sync_playwright
 
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
-    db = seed(size, workdir, env)
+    db = seed(size, workdir, env, error_rate)
     port = free_port()
     server = subprocess.Popen(
         [BEACONPORT, "--db", db, "dashboard", "--demo", "--port", str(port)],
@@ -195,6 +246,13 @@ def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, list[
                 for path in [*PAGES[1:], ""]:
                     column = COLUMNS[2] if round_ == 0 else COLUMNS[3]
                     timings[path or "progress"][column].append(navigate(app, path))
+            steward = {c: [] for c in COLUMNS}
+            switch_role(app)
+            steward[COLUMNS[2]].append(navigate(app, "data-quality"))
+            for round_ in range(runs):
+                navigate(app, "")
+                steward[COLUMNS[3]].append(navigate(app, "data-quality"))
+                steward[COLUMNS[4]].append(choose_quarantine_force(app, round_))
             app.close()
             for path in PAGES:
                 cell = timings[path or "progress"]
@@ -212,8 +270,10 @@ def measure(size: int, runs: int, workdir: Path) -> tuple[float, dict[str, list[
     finally:
         server.terminate()
         server.wait(timeout=20)
+    timings["data-quality"] = steward
     medians = {
-        page: [statistics.median(cell[c]) for c in COLUMNS] for page, cell in timings.items()
+        page: [statistics.median(cell[c]) if cell[c] else None for c in COLUMNS]
+        for page, cell in timings.items()
     }
     return cold, medians
 
@@ -285,6 +345,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1273,100000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--error-rate", type=float, default=0.02)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -295,12 +356,17 @@ def main() -> None:
                 flush=True,
             )
         for size in sizes:
-            cold, per_page = measure(size, args.runs, Path(tmp))
+            cold, per_page = measure(size, args.runs, Path(tmp), args.error_rate)
             print(f"\n{size:,} referrals: first page of a fresh server {cold:.2f} s\n")
             print("| page | " + " | ".join(COLUMNS) + " |")
             print("|---" * (1 + len(COLUMNS)) + "|")
             for page, values in per_page.items():
-                print(f"| {page} | " + " | ".join(f"{v:.2f} s" for v in values) + " |", flush=True)
+                print(
+                    f"| {page} | "
+                    + " | ".join("n/a" if v is None else f"{v:.2f} s" for v in values)
+                    + " |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
