@@ -184,9 +184,13 @@ def list_quarantined(engine: Engine, filters: QuarantineFilters | None = None) -
 
 def quarantine_reason_counts(engine: Engine, status: str = "open") -> pl.DataFrame:
     """Quarantined rows per feed, force and reason code (a row with two reasons counts twice)."""
-    frame = list_quarantined(engine, QuarantineFilters(status=status))
+    return reason_counts_of(list_quarantined(engine, QuarantineFilters(status=status)))
+
+
+def reason_counts_of(listed: pl.DataFrame) -> pl.DataFrame:
+    """:func:`quarantine_reason_counts` of rows already listed by :func:`list_quarantined`."""
     return (
-        frame.select("feed", "force", pl.col("reason_codes").str.split(";").alias("reason"))
+        listed.select("feed", "force", pl.col("reason_codes").str.split(";").alias("reason"))
         .explode("reason")
         .group_by("feed", "force", "reason")
         .agg(pl.len().alias("rows"))

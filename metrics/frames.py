@@ -143,7 +143,7 @@ class StoreFrames:
         )
 
 
-def _text_date(column: Column) -> Label:
+def text_date(column: Column) -> Label:
     """A date column read as ISO text, the fastest common form for SQLite and PostgreSQL."""
     return cast(column, String).label(column.name)
 
@@ -174,13 +174,18 @@ def _convert(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFram
     )
 
 
-def _fetch(engine: Engine, statement: Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def fetch_frame(engine: Engine, statement: Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Run ``statement`` and return its rows as a frame with ``schema``.
 
     The rows travel as delimited text built by the database itself (SQLite's
     ``group_concat``, PostgreSQL's ``COPY ... TO STDOUT``) and parsed by Polars' CSV
     reader, which is several times faster than building Python objects row by row.
     Other databases fall back to fetching rows.
+
+    Select date columns through :func:`text_date` and booleans cast to integers (they
+    are read as text and integers, then converted). Text columns must not contain the
+    ASCII unit and record separators (codes, canonical force names and ISO dates never
+    do); an empty text reads back as null.
     """
     sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     read_schema = _read_schema(schema)
@@ -261,13 +266,13 @@ def read_store_rows(engine: Engine) -> StoreTables:
     """The same tables as :func:`read_store_tables`, read from the rows (referrals and
     events in id order)."""
     r = referrals_t.c
-    referrals = _fetch(
+    referrals = fetch_frame(
         engine,
         select(
             r.id,
             r.force,
-            _text_date(r.referral_date),
-            _text_date(r.crime_recorded_date),
+            text_date(r.referral_date),
+            text_date(r.crime_recorded_date),
             r.original_outcome,
             cast(r.eligible, Integer).label("eligible"),
             r.ineligibility_reasons,
@@ -276,13 +281,13 @@ def read_store_rows(engine: Engine) -> StoreTables:
         # the column is never null: an empty text (an eligible referral) reads back as
         # a missing value through SQLite's delimited text
     ).with_columns(pl.col("ineligibility_reasons").fill_null(""))
-    offences = _fetch(
+    offences = fetch_frame(
         engine, select(offences_t.c.referral_id, offences_t.c.code), RAW_OFFENCE_SCHEMA
     )
     e = events_t.c
-    events = _fetch(
+    events = fetch_frame(
         engine,
-        select(e.referral_id, e.event, _text_date(e.event_date), e.detail).order_by(e.id),
+        select(e.referral_id, e.event, text_date(e.event_date), e.detail).order_by(e.id),
         RAW_EVENT_SCHEMA,
     )
     with engine.connect() as conn:

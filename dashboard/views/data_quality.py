@@ -5,7 +5,7 @@ received.
 
 Every figure comes from ``data_checks`` (``quality.quality_scores``,
 ``quality_checks.check_runs`` / ``check_results`` / ``run_checks``,
-``quarantine.list_quarantined`` / ``quarantine_reason_counts`` /
+``quarantine.list_quarantined`` / ``quarantine_reason_counts`` (``reason_counts_of``) /
 ``export_quarantined``); the check descriptions are shown exactly as stored, the same
 text as in the JSON summary and the Data Docs. Steward and administrator only.
 """
@@ -46,7 +46,7 @@ from data_checks.quarantine import (  # noqa: E402
     QuarantineFilters,
     export_quarantined,
     list_quarantined,
-    quarantine_reason_counts,
+    reason_counts_of,
 )
 from metrics import reference  # noqa: E402
 from metrics.store import read_submissions  # noqa: E402
@@ -86,7 +86,8 @@ def _quarantined(
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _reason_counts(url: str, version: int) -> pl.DataFrame:
-    return quarantine_reason_counts(get_engine(url))
+    """``quarantine_reason_counts``, from the open rows already listed (one read)."""
+    return reason_counts_of(_quarantined(url, version, None, None, None))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -219,6 +219,7 @@ def test_refused_for_oversight_and_programme(
         (data_checks.quality_checks, "run_checks"),
         (data_checks.quarantine, "list_quarantined"),
         (data_checks.quarantine, "quarantine_reason_counts"),
+        (data_checks.quarantine, "reason_counts_of"),
         (data_checks.quarantine, "export_quarantined"),
     ):
         monkeypatch.setattr(module, name, forbidden)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import delete
 
 from data_checks.gate import ingest_file
 from data_checks.quality import quality_scores
 from data_checks.quality_config import QualityConfig, load_quality_config
+from metrics import snapshot, store
 from tests.data_checks.helpers import TODAY, event, referral, write_csv
 
 GMP = "Greater Manchester Police"
@@ -53,8 +55,20 @@ def build_store(engine, folder):
     ingest_file(engine, write_csv(folder / "e2.csv", fix), "events", today=TODAY)
 
 
-def test_scores_per_force_and_national_equal_hand_computed_values(engine, tmp_path):
+def drop_columnar_copy(engine) -> None:
+    """Delete the store's columnar copy, so readers must fall back to the rows."""
+    with engine.begin() as conn:
+        conn.execute(delete(store.column_segments_t))
+        assert snapshot.read_tables(conn) is None
+
+
+@pytest.mark.parametrize("copy", ["columnar copy", "rows only"])
+def test_scores_per_force_and_national_equal_hand_computed_values(engine, tmp_path, copy):
+    """The same hand-computed answers whether the events come from the columnar copy
+    or, when it cannot be trusted, from the rows."""
     build_store(engine, tmp_path)
+    if copy == "rows only":
+        drop_columnar_copy(engine)
     config = QualityConfig()  # first event on time within 28 days
     by_force = {r["force"]: r for r in quality_scores(engine, by="force", config=config).to_dicts()}
     assert list(by_force) == [GMP, "Kent Police"]
