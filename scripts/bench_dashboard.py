@@ -43,6 +43,7 @@ import urllib.request
 from pathlib import Path
 
 BEACONPORT = str(Path(sys.executable).parent / "beaconport")
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by scripts/install-test-deps.sh
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -232,7 +233,7 @@ def measure(
     try:
         wait_healthy(url)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             viewport = {"width": 1440, "height": 900}
             # one browser profile for the warm-cache tabs, as a person's browser is
             # after their first visit; a new profile each time for the empty cache
@@ -319,7 +320,7 @@ def floor(runs: int, workdir: Path) -> dict[str, tuple[float, float]]:
     try:
         wait_healthy(url)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             profile = browser.new_context()
             profile.add_init_script(COUNT_RUNS)
             for path in ("", "chart"):
@@ -348,6 +349,11 @@ def main() -> None:
     parser.add_argument("--error-rate", type=float, default=0.02)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(
+            f"bench_dashboard: {CHROMIUM} not found; install it with "
+            "bash scripts/install-test-deps.sh"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         for page, (empty, warm) in floor(args.runs, Path(tmp)).items():
             print(
