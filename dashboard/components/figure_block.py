@@ -157,8 +157,21 @@ def table_with_exports(
     name: str,
     context: PageContext,
     headers: Mapping[str, str] | bool = True,
+    shown_rows: int | None = None,
 ) -> None:
-    """A table on its own, with the downloads (headers as for ``chart_with_table``)."""
+    """A table on its own, with the downloads (headers as for ``chart_with_table``).
+
+    With ``shown_rows``, a longer table shows only its first ``shown_rows`` rows on the
+    page, and says so; the downloads always hold every row. (Sending tens of thousands
+    of rows to the browser takes seconds, and nobody reads them on screen.)
+    """
     table = _with_headers(table, headers)
-    st.dataframe(table, hide_index=True, width="stretch")
+    if shown_rows is not None and table.height > shown_rows:
+        st.dataframe(table.head(shown_rows), hide_index=True, width="stretch")
+        st.caption(
+            f"The first {shown_rows:,} of {table.height:,} rows are shown. Narrow them "
+            f"with the filters above, or download all {table.height:,} (CSV, Excel)."
+        )
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
     export_buttons(table, name, context)

@@ -57,6 +57,8 @@ ALL = "(all)"
 NO_FORCE = "(no known force)"
 SCORE_COLUMNS = [f"{d}_score" for d in DIMENSIONS]
 DATA_DOCS_DIR = "data-docs"
+#: Open quarantined rows listed on the page at most (the downloads hold them all).
+SHOWN_QUARANTINE_ROWS = 1_000
 RUN_KEY = "dq-run"
 RUN_MESSAGE_KEY = "dq-run-message"
 
@@ -545,6 +547,7 @@ else:
         name="open quarantine",
         context=context,
         headers=False,
+        shown_rows=SHOWN_QUARANTINE_ROWS,
     )
 
     st.markdown("**Repair export**")

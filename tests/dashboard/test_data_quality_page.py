@@ -136,6 +136,34 @@ def test_quarantine_equals_list_quarantined(
     assert "beaconport quarantine repair FILE --feed referrals" in _texts(at)
 
 
+def test_a_long_quarantine_shows_its_first_rows_and_downloads_them_all(
+    open_page: OpenPage,
+    fresh_store: str,
+    tmp_path: Path,
+    held_downloads: dict[str, Callable[[], bytes]],
+) -> None:
+    """1,005 rows quarantined by one file, plus the store's own 1: the page lists the
+    oldest 1,000 and says so; the table's CSV download holds all 1,006."""
+    from data_checks.gate import ingest_file
+    from tests.data_checks.helpers import TODAY, referral, write_csv
+
+    bad = [referral(force_referral_id=f"K-{n}", victims_count="-1") for n in range(1005)]
+    engine = make_engine(fresh_store)
+    path = write_csv(tmp_path / "bad.csv", bad)
+    result = ingest_file(engine, path, "referrals", synthetic=True, today=TODAY)
+    assert (result.rows_loaded, result.rows_quarantined) == (0, 1005)
+    expected = list_quarantined(engine)
+    assert expected.height == 1006
+
+    at = open_page("data-quality", "steward", url=fresh_store)
+    shown = _table(at, "quarantine_id", "feed")
+    assert shown["quarantine_id"].to_list() == expected["quarantine_id"].head(1000).to_list()
+    assert "The first 1,000 of 1,006 rows are shown." in _texts(at)
+    served = held_downloads["beaconport-open-quarantine-SYNTHETIC.csv"]().decode("utf-8-sig")
+    listed = [line for line in served.splitlines() if line.split(",")[0].isdigit()]
+    assert len(listed) == 1006
+
+
 def test_repair_export_is_export_quarantined(
     open_page: OpenPage,
     synthetic_store_url: str,
