@@ -45,7 +45,6 @@ from metrics import snapshot, store
 from metrics.frames import fetch_frame, text_date
 from metrics.store import (
     event_history_t,
-    events_t,
     quarantine_t,
     referral_history_t,
     referrals_t,
@@ -82,14 +81,8 @@ def _current_events(conn: Connection) -> pl.DataFrame:
     """The current review events (id, referral_id, event, event_date, detail), from the
     store's columnar copy when it can be trusted, else from the rows."""
     copy = snapshot.read_tables(conn)
-    if copy is not None:
-        return copy.events.select(list(snapshot.EVENT_COLUMNS))
-    e = events_t.c
-    return store.read_frame(
-        conn,
-        select(*(e[c] for c in snapshot.EVENT_COLUMNS)).order_by(e.id),
-        dict(snapshot.EVENT_COLUMNS),
-    )
+    events = copy.events if copy is not None else store.read_events(conn)
+    return events.select(list(snapshot.EVENT_COLUMNS))
 
 
 class QualityInputs:
