@@ -89,18 +89,11 @@ class QualityInputs:
     """The stored rows the measures need, one frame per kind, keyed by force and month."""
 
     def __init__(self, engine: Engine, config: QualityConfig) -> None:
-        refs = fetch_frame(
-            engine,
-            select(
-                referrals_t.c.id,
-                referrals_t.c.force,
-                text_date(referrals_t.c.referral_date),
-                text_date(referrals_t.c.nfa_date),
-                referrals_t.c.suspects_count,
-                referrals_t.c.suspects_ethnicity_recorded_count,
-            ).order_by(referrals_t.c.id),
-            _REFERRAL_COLUMNS,
-        )
+        columns = [
+            text_date(referrals_t.c[name]) if dtype == pl.Date() else referrals_t.c[name]
+            for name, dtype in _REFERRAL_COLUMNS.items()
+        ]
+        refs = fetch_frame(engine, select(*columns).order_by(referrals_t.c.id), _REFERRAL_COLUMNS)
         with engine.connect() as conn:
             events = _current_events(conn)
             history = store.read_frame(
