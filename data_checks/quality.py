@@ -115,14 +115,14 @@ class QualityInputs:
                 select(
                     quarantine_t.c.feed,
                     quarantine_t.c.force,
-                    quarantine_t.c.raw,
+                    store.json_as_text(quarantine_t.c.raw),
                     quarantine_t.c.reason_codes,
                     submissions_t.c.received_at,
                 ).join(submissions_t, submissions_t.c.id == quarantine_t.c.submission_id),
                 {
                     "feed": pl.String,
                     "force": pl.String,
-                    "raw": pl.Object,
+                    "raw": pl.String,
                     "reason_codes": pl.String,
                     "received_at": pl.Datetime("us"),
                 },
@@ -206,7 +206,7 @@ class QualityInputs:
                     return str(v).strip() or None
             return None
 
-        raws = q["raw"].to_list()
+        raws = store.decode_json(q["raw"].to_list())
         feeds = q["feed"].to_list()
         carried = [
             cell(r, "referral_date" if f == "referrals" else "event_date")

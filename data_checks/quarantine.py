@@ -37,7 +37,7 @@ from data_checks.errors import BeaconportError
 from data_checks.gate import REPAIR_COLUMN, FileResult, ingest_file
 from data_checks.parse import EVENT_OPTIONAL, EVENT_REQUIRED, REFERRAL_OPTIONAL, REFERRAL_REQUIRED
 from metrics import reference
-from metrics.store import audit, quarantine_t, submissions_t, utcnow
+from metrics.store import audit, decode_json, json_as_text, quarantine_t, submissions_t, utcnow
 
 FEEDS = ("referrals", "events")
 STATUSES = ("open", "resolved", "superseded", "all")
@@ -109,8 +109,8 @@ def _query(filters: QuarantineFilters):
         q.c.force,
         q.c.force_referral_id,
         q.c.reason_codes,
-        q.c.reasons,
-        q.c.raw,
+        json_as_text(q.c.reasons),
+        json_as_text(q.c.raw),
         s.c.file_name,
         q.c.source_row,
         s.c.received_at,
@@ -133,53 +133,67 @@ def _query(filters: QuarantineFilters):
     return stmt.order_by(q.c.id)
 
 
-def _matches(row: dict, filters: QuarantineFilters) -> bool:
-    if filters.reason and filters.reason not in (row["reason_codes"] or "").split(";"):
+def _matches(reason_codes: str | None, file_name: str | None, filters: QuarantineFilters) -> bool:
+    if filters.reason and filters.reason not in (reason_codes or "").split(";"):
         return False
     if filters.file:
-        name = row["file_name"] or ""
+        name = file_name or ""
         if filters.file not in (name, Path(name).name):
             return False
     return True
 
 
-def _rows(engine: Engine, filters: QuarantineFilters) -> list[dict]:
+def _columns(engine: Engine, filters: QuarantineFilters) -> dict[str, list]:
+    """The matching quarantined rows, column by column, ``raw`` and ``reasons`` decoded."""
     with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(_query(filters)).mappings()]
-    return [r for r in rows if _matches(r, filters)]
+        result = conn.execute(_query(filters))
+        names = list(result.keys())
+        rows = result.all()
+    if filters.reason or filters.file:
+        at = {name: i for i, name in enumerate(names)}
+        rows = [r for r in rows if _matches(r[at["reason_codes"]], r[at["file_name"]], filters)]
+    columns = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    columns["raw"] = decode_json(columns["raw"])
+    columns["reasons"] = decode_json(columns["reasons"])
+    return columns
+
+
+def _rows(engine: Engine, filters: QuarantineFilters) -> list[dict]:
+    columns = _columns(engine, filters)
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
 
 
 def list_quarantined(engine: Engine, filters: QuarantineFilters | None = None) -> pl.DataFrame:
     """Quarantined rows (open ones by default), oldest first, with every reason in words.
 
     Columns: quarantine_id, feed, status, force (canonical name, null when the row named
-    no known force), force_as_received (the cell as the file gave it), force_referral_id, reason_codes (``;``-separated), reasons (text),
-    source_file, source_row (spreadsheet row, header = 1), received_at, data_origin
-    (``SYNTHETIC`` or ``real``), and the resolved_by_* links of a closed row.
+    no known force), force_as_received (the cell as the file gave it), force_referral_id,
+    reason_codes (``;``-separated), reasons (text), source_file, source_row (spreadsheet
+    row, header = 1), received_at, data_origin (``SYNTHETIC`` or ``real``), and the
+    resolved_by_* links of a closed row.
     """
-    rows = _rows(engine, filters or QuarantineFilters())
-    data = [
-        {
-            "quarantine_id": r["id"],
-            "feed": r["feed"],
-            "status": r["status"],
-            "force": r["force"],
-            "force_as_received": _raw_by_contract_name(r["raw"], ["force"]).get("force"),
-            "force_referral_id": r["force_referral_id"],
-            "reason_codes": r["reason_codes"],
-            "reasons": reasons_text(r["reasons"]),
-            "source_file": r["file_name"],
-            "source_row": r["source_row"],
-            "received_at": r["received_at"],
-            "data_origin": SYNTHETIC_LABEL if r["synthetic"] else "real",
-            "resolved_by_submission_id": r["resolved_by_submission_id"],
-            "resolved_by_referral_id": r["resolved_by_referral_id"],
-            "resolved_by_event_id": r["resolved_by_event_id"],
-            "resolved_at": r["resolved_at"],
-        }
-        for r in rows
-    ]
-    return pl.DataFrame(data, schema=_LIST_SCHEMA) if data else pl.DataFrame(schema=_LIST_SCHEMA)
+    c = _columns(engine, filters or QuarantineFilters())
+    data = {
+        "quarantine_id": c["id"],
+        "feed": c["feed"],
+        "status": c["status"],
+        "force": c["force"],
+        "force_as_received": [_raw_by_contract_name(r, ["force"]).get("force") for r in c["raw"]],
+        "force_referral_id": c["force_referral_id"],
+        "reason_codes": c["reason_codes"],
+        "reasons": [reasons_text(r) for r in c["reasons"]],
+        "source_file": c["file_name"],
+        "source_row": c["source_row"],
+        "received_at": c["received_at"],
+        "data_origin": [SYNTHETIC_LABEL if s else "real" for s in c["synthetic"]],
+        "resolved_by_submission_id": c["resolved_by_submission_id"],
+        "resolved_by_referral_id": c["resolved_by_referral_id"],
+        "resolved_by_event_id": c["resolved_by_event_id"],
+        "resolved_at": c["resolved_at"],
+    }
+    return pl.DataFrame(data, schema=_LIST_SCHEMA)
 
 
 def quarantine_reason_counts(engine: Engine, status: str = "open") -> pl.DataFrame:

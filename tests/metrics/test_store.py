@@ -451,6 +451,52 @@ def test_read_quarantine_joins_file_name_and_filters_by_status(engine: Engine) -
     assert reasons == [{"code": "invalid_date", "column": "nfa_date"}]
 
 
+def test_json_read_as_text_decodes_in_one_call_to_the_values_stored(engine: Engine) -> None:
+    # Cells a received file can hold that could confuse joining texts into one array:
+    # brackets, commas and quotes inside strings, non-ASCII text, nulls and a control
+    # character; and rows whose JSON is null.
+    raws = [
+        {"force": "Durham", "nfa_date": "31/02/2020"},
+        {" Force ": '"],[{"x": 1}', "victims_count": None},
+        {"force": "Dyfed-Powys \u2013 Heddlu", "note": "tab\there, comma, [bracket]"},
+        {},
+    ]
+    reasons = [[{"column": "nfa_date", "rule": "unparseable_date"}], [], None, None]
+    with transaction(engine) as conn:
+        sub = add_submission(conn, "awkward.csv")
+        conn.execute(
+            quarantine_t.insert(),
+            [
+                {
+                    "submission_id": sub,
+                    "feed": "referrals",
+                    "source_row": i + 2,
+                    "raw": raw,
+                    "reasons": why,
+                    "reason_codes": "",
+                    "status": "open",
+                }
+                for i, (raw, why) in enumerate(zip(raws, reasons, strict=True))
+            ],
+        )
+    with engine.connect() as conn:
+        per_row = conn.execute(
+            select(quarantine_t.c.raw, quarantine_t.c.reasons).order_by(quarantine_t.c.id)
+        ).all()
+        as_text = conn.execute(
+            select(
+                store.json_as_text(quarantine_t.c.raw), store.json_as_text(quarantine_t.c.reasons)
+            ).order_by(quarantine_t.c.id)
+        ).all()
+    assert all(isinstance(t, str) for t, _ in as_text)  # text, not decoded by the driver
+    assert store.decode_json([t for t, _ in as_text]) == [r for r, _ in per_row] == raws
+    decoded_reasons = store.decode_json([t for _, t in as_text])
+    assert decoded_reasons == [w for _, w in per_row]
+    assert decoded_reasons[:2] == reasons[:2]
+    assert store.decode_json([]) == []
+    assert store.decode_json([None, "1", None]) == [None, 1, None]
+
+
 def test_store_version_changes_when_a_file_is_received(engine: Engine) -> None:
     before = store_version(engine)
     with transaction(engine) as conn:
