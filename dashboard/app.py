@@ -36,6 +36,7 @@ from dashboard.auth import (  # noqa: E402
     SignInLocked,
     current_role,
     may_switch_off_disclosure,
+    may_view,
     record_sign_out,
     verify_password,
 )
@@ -47,6 +48,7 @@ from dashboard.components.banners import (  # noqa: E402
 from dashboard.components.filters import sidebar_filters  # noqa: E402
 from dashboard.data import prewarm_store  # noqa: E402
 from dashboard.navigation import navigation_pages  # noqa: E402
+from dashboard.quality_data import prewarm_quality  # noqa: E402
 
 log = logging.getLogger("beaconport.dashboard")
 
@@ -195,6 +197,10 @@ def main() -> None:
     elif notice := recheck_account(base.engine):
         sign_in_gate(notice)
     role = st.session_state[session.ROLE_KEY]
+    if may_view(role, "data-quality"):
+        # Only for a role that may open the page: its scorecards and quarantine, read
+        # while this page is drawn (dashboard.quality_data).
+        prewarm_quality(base.db_url, base.version)
     page = st.navigation(navigation_pages(role), position="sidebar")
     account_box(role, base.demo)
     filters = sidebar_filters()

@@ -25,6 +25,7 @@ from dashboard.session import require_role
 
 context = require_role("data-quality")
 
+from dashboard import quality_data  # noqa: E402
 from dashboard.components.charts import (  # noqa: E402
     OKABE_ITO,
     SEQUENTIAL,
@@ -39,17 +40,10 @@ from dashboard.components.figure_block import (  # noqa: E402
     table_with_exports,
 )
 from dashboard.session import get_engine  # noqa: E402
-from data_checks.quality import DIMENSIONS, QualityInputs, quality_scores_of  # noqa: E402
+from data_checks.quality import DIMENSIONS  # noqa: E402
 from data_checks.quality_config import load_quality_config  # noqa: E402
-from data_checks.quarantine import (  # noqa: E402
-    FEEDS,
-    QuarantineFilters,
-    export_quarantined,
-    list_quarantined,
-    reason_counts_of,
-)
+from data_checks.quarantine import FEEDS, QuarantineFilters, export_quarantined  # noqa: E402
 from metrics import reference  # noqa: E402
-from metrics.store import read_submissions  # noqa: E402
 
 log = logging.getLogger("beaconport.dashboard")
 
@@ -61,45 +55,6 @@ DATA_DOCS_DIR = "data-docs"
 SHOWN_QUARANTINE_ROWS = 1_000
 RUN_KEY = "dq-run"
 RUN_MESSAGE_KEY = "dq-run-message"
-
-
-# --------------------------------------------------------------------------- cached reads
-@st.cache_data(show_spinner="Scoring data quality…", max_entries=4)
-def _scores(url: str, version: int) -> dict[str, pl.DataFrame]:
-    """``quality_scores`` by force, month and nationally, from one read of the store."""
-    inputs = QualityInputs(get_engine(url), load_quality_config())
-    return {by: quality_scores_of(inputs, by) for by in ("force", "month", "national")}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _results(url: str, run_id: int, by_force: bool) -> pl.DataFrame:
-    """A stored run's results never change: cached per run."""
-    from data_checks.quality_checks import check_results
-
-    return check_results(get_engine(url), run_id, by_force=by_force)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _quarantined(
-    url: str, version: int, force: str | None, reason: str | None, file: str | None
-) -> pl.DataFrame:
-    return list_quarantined(get_engine(url), QuarantineFilters(force, reason, file))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _reason_counts(url: str, version: int) -> pl.DataFrame:
-    """``quarantine_reason_counts``, from the open rows already listed (one read)."""
-    return reason_counts_of(_quarantined(url, version, None, None, None))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _submissions(url: str, version: int) -> pl.DataFrame:
-    return read_submissions(get_engine(url))
-
-
-def _clear_page_caches() -> None:
-    for fn in (_scores, _results, _quarantined, _reason_counts, _submissions):
-        fn.clear()
 
 
 def _check_runs(url: str) -> pl.DataFrame:
@@ -148,9 +103,9 @@ st.caption(
     "this page; the quarantine has its own filters."
 )
 
-scores = _scores(url, version)
+scores = quality_data.scores(url, version)
 national = scores["national"]
-quarantine_all = _quarantined(url, version, None, None, None)
+quarantine_all = quality_data.quarantined(url, version, None, None, None)
 runs = _check_runs(url)
 
 c1, c2, c3, c4 = st.columns(4)
@@ -332,7 +287,7 @@ if st.button(
     else:
         # Start again so that every figure on the page (the cards at the top too)
         # shows the new run; the message and the chosen run are kept for that run.
-        _clear_page_caches()
+        quality_data.clear_caches()
         st.session_state[RUN_MESSAGE_KEY] = f"Run {new_run.run_id} recorded: " + (
             "passed." if new_run.success else "failed (a critical check failed)."
         )
@@ -376,7 +331,7 @@ else:
         format_func=run_labels.get,
         key=RUN_KEY,
     )
-    results = _results(url, int(run_id), False)
+    results = quality_data.results(url, int(run_id), False)
     failed = results.filter(~pl.col("success"))
     shown = results.select(
         "check",
@@ -427,7 +382,7 @@ else:
             table_height=420,
             headers=False,
         )
-    per_force = _results(url, int(run_id), True)
+    per_force = quality_data.results(url, int(run_id), True)
     if per_force.height:
         with st.expander("Results by force"):
             table_with_exports(
@@ -469,7 +424,7 @@ if quarantine_all.height == 0:
     st.success("No quarantined row is waiting for repair.")
 else:
     reasons = (
-        _reason_counts(url, version)
+        quality_data.reason_counts(url, version)
         .group_by("reason")
         .agg(pl.col("rows").sum().cast(pl.Int64))
         .sort(["rows", "reason"], descending=[True, False])
@@ -493,7 +448,7 @@ else:
     )
     with st.expander("Open quarantined rows by feed, force and reason"):
         table_with_exports(
-            _reason_counts(url, version).with_columns(
+            quality_data.reason_counts(url, version).with_columns(
                 pl.col("force").fill_null(NO_FORCE), pl.col("rows").cast(pl.Int64)
             ),
             name="open quarantine by feed force and reason",
@@ -525,7 +480,7 @@ else:
         reason=None if reason == ALL else reason,
         file=None if file == ALL else file,
     )
-    view = _quarantined(url, version, filters.force, filters.reason, filters.file)
+    view = quality_data.quarantined(url, version, filters.force, filters.reason, filters.file)
     st.markdown(
         f"**{view.height:,}** of {quarantine_all.height:,} open quarantined rows match "
         "these filters."
@@ -582,7 +537,7 @@ else:
 
 # ----------------------------------------------------------------- files received
 st.subheader("Files received")
-submissions = _submissions(url, version)
+submissions = quality_data.submissions(url, version)
 if submissions.height == 0:
     st.info("No file has been received yet.")
 else:

@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import session
+from dashboard import quality_data, session
 from dashboard.components.banners import PAGE_FAILED, STORE_FAILED
 from metrics.store import make_engine
 from tests.dashboard.store import insert_dashboard_store
@@ -91,9 +91,11 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
     st.cache_data.clear()
     st.cache_resource.clear()
+    quality_data.clear_caches()  # and which stores' figures it has started reading ahead
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+    quality_data.clear_caches()
 
 
 def page_failures(at: AppTest) -> list[str]:

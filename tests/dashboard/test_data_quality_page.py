@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from dashboard import quality_data
 from data_checks.quality import quality_scores
 from data_checks.quality_checks import check_results, check_runs
 from data_checks.quarantine import (
@@ -21,7 +22,7 @@ from data_checks.quarantine import (
     list_quarantined,
     quarantine_reason_counts,
 )
-from metrics.store import audit_t, make_engine
+from metrics.store import audit_t, make_engine, store_version
 from tests.dashboard.store import insert_dashboard_store
 
 pytestmark = pytest.mark.sqlite
@@ -104,6 +105,48 @@ def test_scorecards_equal_quality_scores(
     assert "Kent scores lowest overall (79.3, grade D)" in text
     assert "not disclosure-controlled" in text
     assert "No validation run is stored yet" in text
+
+
+@pytest.mark.parametrize("role", ["steward", "admin"])
+def test_a_stewards_session_reads_the_pages_figures_ahead_and_the_page_uses_them(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch, synthetic_store_url: str, role: str
+) -> None:
+    at = open_page("", role)  # Progress: the frame starts reading Data quality's figures
+    engine = make_engine(synthetic_store_url)
+    key = (synthetic_store_url, store_version(engine))
+    reading = quality_data._started[key]
+    reading.join(timeout=60)
+    assert not reading.is_alive()
+
+    def computed_again(*_a: object, **_k: object) -> None:
+        raise AssertionError("the page read the store again")
+
+    for name in ("QualityInputs", "quality_scores_of", "list_quarantined", "reason_counts_of"):
+        monkeypatch.setattr(quality_data, name, computed_again)
+    at.switch_page("views/data_quality.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    national = quality_scores(engine, by="national")
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Overall quality score"] == f"{national['overall_score'][0]:.1f}"
+    assert cards["Open quarantined rows"] == "1"
+    _same(
+        _table(at, "force", "validity_score"),
+        quality_scores(engine, by="force").select("force", *SCORES),
+    )
+    shown = _table(at, "quarantine_id", "feed")
+    assert shown["quarantine_id"].to_list() == list_quarantined(engine)["quarantine_id"].to_list()
+
+
+@pytest.mark.parametrize("role", ["oversight", "programme"])
+def test_a_session_that_may_not_open_the_page_reads_none_of_it(
+    open_page: OpenPage, synthetic_store_url: str, role: str
+) -> None:
+    open_page("", role)
+    for path in ("referrals", "learning"):
+        open_page(path, role)
+    version = store_version(make_engine(synthetic_store_url))
+    assert (synthetic_store_url, version) not in quality_data._started
 
 
 @pytest.mark.parametrize("role", ["steward", "admin"])
@@ -240,6 +283,9 @@ def test_refused_for_oversight_and_programme(
         raise AssertionError("the page computed before checking the role")
 
     for module, name in (
+        # what the page's cached reads (dashboard.quality_data) bound on import
+        *((quality_data, n) for n in ("QualityInputs", "quality_scores_of", "list_quarantined")),
+        *((quality_data, n) for n in ("reason_counts_of", "read_submissions")),
         (data_checks.quality, "QualityInputs"),
         (data_checks.quality, "quality_scores_of"),
         (data_checks.quality_checks, "check_runs"),
