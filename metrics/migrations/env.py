@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from metrics.store import Base, make_engine
+from metrics.store import make_engine, metadata
 
 config = context.config
 engine = config.attributes.get("engine") or make_engine(migrate=False)
@@ -10,7 +10,7 @@ engine = config.attributes.get("engine") or make_engine(migrate=False)
 with engine.begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     context.run_migrations()
