@@ -23,7 +23,9 @@ app.add_typer(ingest_app, name="ingest")
 
 err = Console(stderr=True)
 
-FILES = typer.Argument(..., help="One or more CSV or .xlsx files.", show_default=False)
+FILES = typer.Argument(
+    ..., help="One or more CSV or .xlsx files.", show_default=False, metavar="FILE"
+)
 JSON_OPT = typer.Option(
     False, "--json", help="Print one JSON object per file (the contract's form)."
 )

@@ -162,7 +162,11 @@ def test_help_shows_no_type_beside_a_flag():
         assert "<bool>" not in res.stdout and "list[" not in res.stdout, (args, res.stdout)
         help_row = next(line for line in res.stdout.splitlines() if "--help" in line)
         assert re.search(r"--help\s+Show this message", help_row), help_row
-    files = runner.invoke(app, ["ingest", "referrals", "--help"], terminal_width=120).stdout
-    assert re.search(r"files\.\.\.\s+<path>\.\.\.\s+One or more", files), files
+    for feed in ("referrals", "events"):
+        files = runner.invoke(app, ["ingest", feed, "--help"], terminal_width=120).stdout
+        # named FILE, as the contract writes the command (Typer marks a required
+        # argument with braces), not after the Python parameter, "{files}..."
+        assert re.search(rf"Usage: .*ingest {feed} \[OPTIONS\] \{{FILE\}}\.\.\.", files), files
+        assert re.search(r"FILE\s+<path>\.\.\.\s+One or more", files), files
     seed = runner.invoke(app, ["seed", "--help"], terminal_width=120).stdout
     assert re.search(r"--seed\s+<int>\s+Random seed", seed), "other types are Typer's own"
