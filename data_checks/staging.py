@@ -22,11 +22,21 @@ connection stays on the thread that opened it.
 SQLite cannot detach a file that the open transaction has read, so a staging file stays
 attached until the transaction has ended: :func:`staging_area` around the transaction
 detaches and deletes them.
+
+A process killed mid-load cannot delete its folder, and a million rows leave about
+130 MB behind. So each folder holds a lock file that its load keeps locked (``flock``)
+until the folder is gone; the kernel drops that lock when the process ends, however it
+ends. Every staging area, before it makes its own folder, deletes the folders in the
+same temporary directory whose lock it can take: their loads are over. A folder whose
+lock is held (a load running, in this process or another) or that has no lock file (one
+being made this instant, or not ours) is left as it is.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -39,7 +49,14 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+try:
+    import fcntl
+except ImportError:  # Windows has no flock: abandoned folders are left there for the user
+    fcntl = None
+
 _KEY = "beaconport_staging"
+_PREFIX = "beaconport-load-"
+_LOCK = "in-use.lock"
 #: Rows per staging file in a large insert (see docs/performance.md, 3 December 2026).
 PART_ROWS = 125_000
 #: At most this many staging files for one insert.
@@ -50,12 +67,19 @@ _names = itertools.count(1)
 @contextmanager
 def staging_area(conn: Connection) -> Iterator[None]:
     """Let :func:`insert_staged` use ``conn`` inside this block, which must enclose the
-    transaction; on leaving it, every staging file is detached and deleted. Does nothing
+    transaction; on leaving it, every staging file is detached and deleted. Folders left
+    by killed loads are deleted first (:func:`remove_abandoned_folders`). Does nothing
     on other databases than SQLite."""
     if conn.dialect.name != "sqlite":
         yield
         return
-    folder = tempfile.TemporaryDirectory(prefix="beaconport-load-")
+    remove_abandoned_folders(Path(tempfile.gettempdir()))
+    folder = tempfile.TemporaryDirectory(prefix=_PREFIX)
+    try:
+        lock = _hold_lock(Path(folder.name) / _LOCK)
+    except OSError:
+        folder.cleanup()
+        raise
     conn.info[_KEY] = {"folder": Path(folder.name), "attached": []}
     try:
         yield
@@ -68,6 +92,46 @@ def staging_area(conn: Connection) -> Iterator[None]:
             # Never hand a connection with a file still attached back to the pool.
             conn.invalidate()
         folder.cleanup()
+        if lock is not None:
+            os.close(lock)  # only now: until the folder is gone, it is in use
+
+
+def remove_abandoned_folders(parent: Path) -> list[Path]:
+    """Delete the staging folders under ``parent`` that no running load holds (left by a
+    process that was killed mid-load); returns the folders deleted. Only folders of this
+    program, owned by this user, holding a lock file that nothing holds, are deleted."""
+    if fcntl is None:
+        return []
+    removed = []
+    for folder in parent.glob(f"{_PREFIX}*"):
+        try:
+            if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            fd = os.open(folder / _LOCK, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            continue  # gone already, not a folder, not ours, or no lock file yet
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a load is using it
+        finally:
+            os.close(fd)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _hold_lock(path: Path) -> int | None:
+    """Create ``path`` locked, and keep it locked until the returned descriptor is closed.
+    The file is locked under another name and then renamed, so that no other load can
+    ever find it under its own name unlocked."""
+    if fcntl is None:
+        return None
+    making = path.with_name(f".{path.name}")
+    fd = os.open(making, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(making, path)
+    return fd
 
 
 def insert_staged(conn: Connection, table: Table, rows: pl.DataFrame) -> None:

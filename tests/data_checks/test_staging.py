@@ -7,7 +7,12 @@ type, and must leave nothing attached or on disk behind it.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import date, datetime
 from pathlib import Path
@@ -31,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from data_checks.errors import LoadFailed
 from data_checks.gate import bulk_insert, ingest_file
-from data_checks.staging import insert_staged, staging_area
+from data_checks.staging import insert_staged, remove_abandoned_folders, staging_area
 from metrics import store
 from tests.data_checks.helpers import TODAY, referral, table_counts, write_csv
 
@@ -304,3 +309,79 @@ def test_a_failure_beside_the_offence_split_leaves_the_store_as_it_was(tmp_path,
     assert table_counts(engine) == before
     assert _staging_threads() == []
     engine.dispose()
+
+
+_KILLED_LOAD = """
+import sys, time, tempfile
+import polars as pl
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
+from data_checks.staging import insert_staged, remove_abandoned_folders, staging_area
+
+tempfile.tempdir = sys.argv[2]
+engine = create_engine(f"sqlite:///{sys.argv[1]}")
+table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("s", String))
+table.create(engine)
+with engine.connect() as conn, staging_area(conn), conn.begin():
+    insert_staged(conn, table, pl.DataFrame({"id": [1, 2, 3], "s": ["a", "b", "c"]}))
+    print("staged", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_folder_left_by_a_killed_load_is_deleted_by_the_next_load(db, tmp_path, monkeypatch):
+    """A load killed mid-transaction (SIGKILL: no clean-up code runs) leaves its staging
+    folder behind. While that process lives, another load leaves the folder alone; once
+    it is dead, the next load deletes it, and nothing else in the temporary folder."""
+    engine, staged, _ = db
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    not_ours = tmp / "beaconport-load-made-by-hand"  # no lock file: never touched
+    not_ours.mkdir()
+    (tmp / "other-program").mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_LOAD, str(tmp_path / "killed.db"), str(tmp)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "staged"
+        (left,) = set(tmp.glob("beaconport-load-*")) - {not_ours}
+        assert len(list(left.glob("*.db"))) == 1
+        # the child is still loading: a load here must not touch its folder
+        with engine.connect() as conn, staging_area(conn), conn.begin():
+            insert_staged(conn, staged, _frame(ROWS[:1]))
+        assert left.exists()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+    assert left.exists()  # nothing of the killed process cleaned up
+    with engine.connect() as conn, staging_area(conn), conn.begin():
+        insert_staged(conn, staged, _frame(ROWS[1:2]))
+    assert not left.exists()
+    assert sorted(p.name for p in tmp.iterdir()) == [
+        "beaconport-load-made-by-hand",
+        "other-program",
+    ]
+    assert [r[1] for r in _stored(engine, "staged")] == [1, 2]
+    # the killed load's transaction never committed
+    with sqlite3.connect(tmp_path / "killed.db") as raw:
+        assert raw.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+def test_only_folders_whose_lock_is_free_are_abandoned(tmp_path):
+    """Checked directly: a folder whose lock file is held (another open file, as another
+    load would hold it) stays; the same folder once the lock is let go is deleted."""
+    held = tmp_path / "beaconport-load-held"
+    held.mkdir()
+    fd = os.open(held / "in-use.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        assert remove_abandoned_folders(tmp_path) == []
+        assert held.exists()
+    finally:
+        os.close(fd)
+    assert remove_abandoned_folders(tmp_path) == [held]
+    assert not held.exists()
