@@ -83,3 +83,50 @@ def test_no_display_when_standard_error_is_not_a_terminal(loaded: tuple[str, Pat
     assert done.returncode == 0
     assert done.stderr == ""
     assert done.stdout == "The columnar copy matches the rows.\n"
+
+
+def test_ingest_quiet_on_a_terminal_shows_only_the_result(tmp_path: Path) -> None:
+    """The same file as the fixture's, into a new store, with ``--quiet``: the result
+    line and no stage names (which the fixture saw drawn without it)."""
+    rows = [referral(force_referral_id="K-1"), referral(force_referral_id="K-2")]
+    path = write_csv(tmp_path / "returns.csv", rows, REFERRAL_COLUMNS)
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    code, out = in_terminal("--db", db, "ingest", "referrals", "--quiet", str(path))
+    assert code == 0, out
+    assert "loaded 2 of 2 rows" in out
+    assert "returns.csv: reading" not in out and "returns.csv: storing" not in out
+    assert "files" not in out  # the bar's "n/m files"
+
+
+_PROBE = """
+import sys
+from dashboard.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    print(exc.code, "rich" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("quiet", "imported"), [(True, False), (False, True)])
+def test_ingest_imports_rich_only_when_it_may_show_progress(
+    tmp_path: Path, quiet: bool, imported: bool
+) -> None:
+    """``--quiet`` never draws, so it does not import rich (about 0.02 s of every
+    scripted load); without it rich is imported to ask whether a terminal is there.
+    Checked on a file large enough for the suite's compiled form, the bulk-load path,
+    whose own imports never need rich."""
+    rows = [referral(force_referral_id=f"K-{i}") for i in range(3)]
+    path = write_csv(tmp_path / "returns.csv", rows, REFERRAL_COLUMNS)
+    args = ["--db", f"sqlite:///{tmp_path / 'r.db'}", "ingest", "referrals", "--json"]
+    env = {**os.environ, "BEACONPORT_GX_ROW_LIMIT": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args, *(["--quiet"] if quiet else []), str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    *json_lines, last = done.stdout.splitlines()
+    assert '"rows_loaded": 3' in json_lines[0]
+    assert last.split() == ["0", str(imported)]
