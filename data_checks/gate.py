@@ -250,7 +250,14 @@ def _prepare(
         else (EVENT_REQUIRED, EVENT_OPTIONAL)
     )
     try:
-        table = read_received_file(path, required, optional, (REPAIR_COLUMN,) if repair else ())
+        table = read_received_file(
+            path,
+            required,
+            optional,
+            (REPAIR_COLUMN,) if repair else (),
+            data=data,
+            digest=digest,
+        )
     except RejectedFile as exc:
         return _record_rejection(engine, name, feed, digest, exc.problem, synthetic)
     table.file_name = name

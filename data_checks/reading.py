@@ -207,15 +207,26 @@ def _physical_lines(text: str) -> int:
 
 
 def read_received_file(
-    path: Path, required: list[str], optional: list[str], extra_wanted: tuple[str, ...] = ()
+    path: Path,
+    required: list[str],
+    optional: list[str],
+    extra_wanted: tuple[str, ...] = (),
+    *,
+    data: bytes | None = None,
+    digest: str | None = None,
 ) -> ReceivedTable:
-    """Read ``path`` into text cells; reject it whole when it cannot be a return of this feed."""
+    """Read ``path`` into text cells; reject it whole when it cannot be a return of this feed.
+
+    ``data`` (with its ``digest``) are the file's bytes when the caller has read them
+    already, so that what is judged is exactly what was checked for a duplicate."""
     name = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RejectedFile(name, f"cannot be read ({exc.strerror or exc})") from None
-    digest = file_digest(data)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise RejectedFile(name, f"cannot be read ({exc.strerror or exc})") from None
+    if digest is None:
+        digest = file_digest(data)
     if not data or data.isspace():  # (strip() would copy the whole file to check)
         raise RejectedFile(name, "the file is empty")
     sheet_note = ""

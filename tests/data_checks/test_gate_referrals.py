@@ -7,6 +7,7 @@ the untouched row beside it must load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
@@ -444,6 +445,30 @@ def test_the_same_bytes_again_are_a_duplicate(engine, tmp_path):
     assert after["submissions"] == before["submissions"] + 1
     # The same bytes as the other feed are judged on their own.
     assert load(engine, path, feed="events").status != "duplicate"
+
+
+def test_a_file_is_read_once_so_what_is_recorded_is_what_was_judged(engine, tmp_path, monkeypatch):
+    """A force's system rewrites the file while it is being ingested (here: every read
+    after the first sees the new version). The file is read once, so the duplicate
+    check, the rows loaded and the digest recorded all belong to the version read."""
+    path = write_csv(tmp_path / "a.csv", [referral(force_referral_id="K-1")])
+    first = path.read_bytes()
+    rewritten = write_csv(tmp_path / "b.csv", [referral(force_referral_id="K-2")]).read_bytes()
+    reads = []
+    real = Path.read_bytes
+
+    def changing(self: Path) -> bytes:
+        if self != path:
+            return real(self)
+        reads.append(self)
+        return first if len(reads) == 1 else rewritten
+
+    monkeypatch.setattr(Path, "read_bytes", changing)
+    assert load(engine, path).status == "loaded"
+    assert len(reads) == 1
+    subs = store.read_submissions(engine)
+    assert subs["sha256"].to_list() == [hashlib.sha256(first).hexdigest()]
+    assert store.read_referrals(engine)["force_referral_id"].to_list() == ["K-1"]
 
 
 def test_the_same_bytes_loaded_at_the_same_moment_load_once(engine, tmp_path):
