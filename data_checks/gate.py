@@ -788,7 +788,10 @@ def _store_referrals(
             # beside it on another thread.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beaconport") as pool:
                 encoding = pool.submit(_referral_segments, stored)
-                conn.execute(text(_SQLITE_OFFENCES_SQL), {"sid": sid})
+                conn.execute(
+                    text(_SQLITE_OFFENCES_SQL),
+                    {"sid": sid, "first": stored["id"].min(), "last": stored["id"].max()},
+                )
                 segments = encoding.result()
         else:
             offences = _offence_rows(stored)
@@ -830,7 +833,9 @@ _SQLITE_OFFENCES_SQL = (
     "INSERT OR IGNORE INTO referral_offences (referral_id, code) "
     "SELECT r.id, j.value FROM referrals AS r, "
     "json_each('[\"' || replace(r.offence_codes, ';', '\",\"') || '\"]') AS j "
-    "WHERE r.submission_id = :sid"
+    # The rows this file stored lie between its smallest and largest ids: a range of the
+    # table's key, not a scan of every stored referral (0.1 s per file at a million).
+    "WHERE r.id BETWEEN :first AND :last AND r.submission_id = :sid"
 )
 
 
