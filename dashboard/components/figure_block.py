@@ -92,9 +92,10 @@ def chart_with_table(
     """
     table = _with_headers(table, headers)
     title = fig.layout.title.text or ""
-    if table.width > WIDE_TABLE_COLUMNS:
+    if not fits_beside(table):
         # A wide table beside the chart hid its counts behind a horizontal scroll
-        # (a review found Home Office codes showing no count at all): below it instead.
+        # (a review found Home Office codes showing no count at all, and Learning
+        # themes' long names hid the share): below it instead.
         chart_col = table_col = st.container()
     else:
         chart_col, table_col = st.columns([3, 2], gap="medium")
@@ -122,6 +123,23 @@ def chart_with_table(
 
 #: Tables with more columns than this go below their chart, at the page's width.
 WIDE_TABLE_COLUMNS = 3
+#: About as many characters as fit across the table's place beside a chart (two
+#: fifths of the page on a 1,440-pixel screen: Offence types' groups table, 51, fits).
+BESIDE_TABLE_CHARS = 60
+
+
+def table_chars(table: pl.DataFrame) -> int:
+    """How many characters wide ``table`` is: each column's header or longest value,
+    whichever is longer, added up."""
+    return sum(
+        max(len(name), int(table[name].cast(pl.String).str.len_chars().max() or 0))
+        for name in table.columns
+    )
+
+
+def fits_beside(table: pl.DataFrame) -> bool:
+    """Whether ``table`` shows every column beside its chart without a sideways scroll."""
+    return table.width <= WIDE_TABLE_COLUMNS and table_chars(table) <= BESIDE_TABLE_CHARS
 
 
 def _pinned_label(table: pl.DataFrame) -> dict[str, Any]:

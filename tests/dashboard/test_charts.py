@@ -199,3 +199,31 @@ def test_vertical_stacked_bars_hover_on_the_value_axis() -> None:
     first, _ = spec["data"]
     assert first["x"] == ["2019", "2020"] and first["y"] == [1, 2]
     assert first["hovertemplate"] == "%{x}: %{y:,}"
+
+
+def test_a_table_goes_beside_its_chart_only_when_every_column_fits() -> None:
+    """Widths counted by hand: each column's header or longest value, added up."""
+    from dashboard.components.figure_block import BESIDE_TABLE_CHARS, fits_beside, table_chars
+
+    groups = pl.DataFrame(  # Offence types' groups table, as the page shows it
+        {
+            "Offence group": ["Rape", "Other contact sexual offence"],  # 28
+            "Referrals": [236, 1092],  # header 9
+            "% of referrals": [18.5, 85.8],  # header 14
+        }
+    )
+    assert table_chars(groups) == 28 + 9 + 14
+    assert fits_beside(groups)
+    themes = pl.DataFrame(  # Learning themes' table: the share was out of sight
+        {
+            "Theme": ["Victim account not taken to best practice"],  # 41
+            "Assessed referrals with theme": ["466"],  # 29
+            "% of assessed referrals": [64.5],  # 23
+        }
+    )
+    assert table_chars(themes) == 41 + 29 + 23 > BESIDE_TABLE_CHARS
+    assert not fits_beside(themes)
+    # a fourth column always goes below, however narrow; an empty table by its headers
+    assert not fits_beside(pl.DataFrame({"a": [1], "b": [2], "c": [3], "d": [4]}))
+    empty = pl.DataFrame(schema={"Month": pl.String, "Referrals": pl.Int64})
+    assert table_chars(empty) == 5 + 9 and fits_beside(empty)
