@@ -74,6 +74,12 @@ def export_buttons(table: pl.DataFrame, name: str, context: PageContext) -> None
 #: downloads beside each chart are the exports.
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "toImage"]}
 
+#: What a table on the page shows in a cell with no value: a rate for a force with no
+#: resident population, a file's reason when it was loaded, a score with nothing to
+#: judge. (Streamlit's own word for it is "None".) A hidden figure is never such a
+#: cell: it shows ``<5`` or ``withheld``. The downloads leave the cell empty.
+MISSING_CELL = "n/a"
+
 
 def chart_with_table(
     fig: go.Figure,
@@ -117,6 +123,7 @@ def chart_with_table(
             width="stretch",
             height=table_height or min(38 + 35 * max(table.height, 1), 420),
             column_config=_pinned_label(table),
+            placeholder=MISSING_CELL,
         )
         export_buttons(table, name, context)
 
@@ -185,11 +192,13 @@ def table_with_exports(
     """
     table = _with_headers(table, headers)
     if shown_rows is not None and table.height > shown_rows:
-        st.dataframe(table.head(shown_rows), hide_index=True, width="stretch")
+        st.dataframe(
+            table.head(shown_rows), hide_index=True, width="stretch", placeholder=MISSING_CELL
+        )
         st.caption(
             f"The first {shown_rows:,} of {table.height:,} rows are shown. Narrow them "
             f"with the filters above, or download all {table.height:,} (CSV, Excel)."
         )
     else:
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING_CELL)
     export_buttons(table, name, context)

@@ -23,6 +23,7 @@ from dashboard.components.figure_block import chart_with_table, section_tabs  # 
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import ask, certain_leader, frames, is_exact, shown_long, shown_table  # noqa: E402
 from metrics import reference, themes  # noqa: E402
+from metrics.disclosure import WITHHELD  # noqa: E402
 from metrics.frames import DECISIONS  # noqa: E402
 
 on = context.disclosure_on
@@ -38,6 +39,20 @@ labels = reference.theme_labels()
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
 #: In these tables "label" is a learning theme's name.
 THEME_HEADERS = {"label": "Theme"}
+
+
+def percent_shown(disclosure_on: bool) -> pl.Expr:
+    """A long table's share as its table shows it: ``withheld`` where the count it is
+    built on is hidden (a bare empty cell would not say why)."""
+    percent = pl.col("percent").round(1)
+    if disclosure_on:
+        percent = (
+            pl.when(pl.col("suppression").is_not_null())
+            .then(pl.lit(WITHHELD))
+            .otherwise(percent.cast(pl.String))
+        )
+    return percent.alias("percent_of_assessed")
+
 
 share = ask(themes.theme_share, context).with_columns((pl.col("share") * 100).alias("percent"))
 assessed_total = int(share["assessed"][0]) if share.height else 0
@@ -171,7 +186,7 @@ with tabs[1]:
                 "label",
                 pl.col("display").alias("referrals_with_theme"),
                 *([] if on else ["assessed"]),
-                pl.col("percent").round(1).alias("percent_of_assessed"),
+                percent_shown(on),
             ),
             name="themes by force",
             context=context,
@@ -228,7 +243,7 @@ with tabs[2]:
                 "label",
                 pl.col("display").alias("referrals_with_theme"),
                 *([] if on else ["assessed"]),
-                pl.col("percent").round(1).alias("percent_of_assessed"),
+                percent_shown(on),
             ),
             name="themes by month",
             context=context,
@@ -362,7 +377,7 @@ with tabs[4]:
                 "label",
                 pl.col("display").alias("referrals_with_theme"),
                 *([] if on else ["assessed"]),
-                pl.col("percent").round(1).alias("percent_of_assessed"),
+                percent_shown(on),
             ),
             name="themes by decision",
             context=context,

@@ -598,3 +598,56 @@ def test_progress_names_the_partial_months(open_page: OpenPage) -> None:
     )
     whole = open_page("", "steward", disclosure_off=True)
     assert not any("partly covered" in str(c.value) for c in whole.caption)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p != "about"])
+def test_an_empty_cell_reads_n_a_not_none(open_page: OpenPage, page: str) -> None:
+    """Streamlit writes "None" in a table cell with no value (a rate for City of London
+    Police, a loaded file's reason): every table on every tab says ``n/a`` instead."""
+    from dashboard.components.figure_block import MISSING_CELL
+
+    at = open_page(page, "steward")
+    seen = 0
+    for label in every_tab(at, page):
+        for df in at.dataframe:
+            assert df.proto.placeholder == MISSING_CELL, (label, list(df.value.columns))
+            seen += 1
+    assert seen, "no table was checked"
+
+
+def test_a_share_built_on_a_hidden_count_says_withheld(open_page: OpenPage) -> None:
+    """Learning themes' long tables: where the count of referrals with a theme is hidden,
+    its share of assessed referrals shows ``withheld`` (it was an empty cell), and every
+    other share is the count over the assessed referrals (worked out here from the
+    table with control off)."""
+    at = open_page("learning", "oversight")
+    raw = open_page("learning", "admin", disclosure_off=True)
+    hidden = 0
+    for tab in ["By force", "By month", "Passed back or upheld"]:
+        tables = []
+        for page in (at, raw):
+            page.session_state["learning_tab"] = tab
+            page.run()
+            _no_exception(page)
+            tables.append(pl.from_pandas(page.dataframe[0].value))
+        shown, exact = tables
+        keys = [
+            c for c in shown.columns if c not in ("Referrals with theme", "% of assessed referrals")
+        ]
+        both = shown.join(exact, on=keys, suffix=" exact")
+        assert both.height == shown.height == exact.height, tab
+        for count, share, n, assessed, pct in both.select(
+            "Referrals with theme",
+            "% of assessed referrals",
+            "Referrals with theme exact",
+            "Assessed referrals",
+            "% of assessed referrals exact",
+        ).iter_rows():
+            if count in ("<5", "withheld"):
+                assert share == "withheld", (tab, count, share)
+                hidden += 1
+            else:
+                assert int(count) == int(n), tab
+                assert float(share) == pytest.approx(round(100 * int(n) / assessed, 1)), tab
+                assert pct == pytest.approx(float(share)), tab
+    assert hidden, "the store gave no hidden count to check"
