@@ -233,6 +233,12 @@ def weekly_throughput(frames: StoreFrames, filters: Filters | None = None) -> pl
 
     Every week from the first referral or decision to the last is present (zeros
     included). ``backlog`` = eligible received to date − decided to date.
+
+    ``complete`` is false for the week running past the as-at date (the latest date
+    stored), whose counts are not yet comparable with a whole week's; ``covered_from``
+    and ``covered_to`` give the days the data cover (as ``referrals_by_period``). The
+    filters' dates choose the referrals followed, by referral date; their decisions
+    fall where they fall, so those dates cut no week here.
     """
     view = frames.filtered(filters)
     received = view.referrals.group_by(
@@ -253,6 +259,9 @@ def weekly_throughput(frames: StoreFrames, filters: Filters | None = None) -> pl
         "eligible_received": pl.Int64,
         "decisions": pl.Int64,
         "backlog": pl.Int64,
+        "complete": pl.Boolean,
+        "covered_from": pl.Date,
+        "covered_to": pl.Date,
     }
     weeks = pl.concat([received_df["week_start"], decided_df["week_start"]])
     if weeks.is_empty():
@@ -260,13 +269,22 @@ def weekly_throughput(frames: StoreFrames, filters: Filters | None = None) -> pl
     calendar = pl.DataFrame(
         {"week_start": pl.date_range(weeks.min(), weeks.max(), "1w", eager=True)}
     )
+    week_end = pl.col("week_start") + pl.duration(days=6)
+    covered_to = (
+        week_end if frames.as_at is None else pl.min_horizontal(week_end, pl.lit(frames.as_at))
+    )
     return (
         calendar.join(received_df, on="week_start", how="left")
         .join(decided_df, on="week_start", how="left")
         .with_columns(pl.col("received", "eligible_received", "decisions").fill_null(0))
         .sort("week_start")
         .with_columns(
-            (pl.col("eligible_received").cum_sum() - pl.col("decisions").cum_sum()).alias("backlog")
+            (pl.col("eligible_received").cum_sum() - pl.col("decisions").cum_sum()).alias(
+                "backlog"
+            ),
+            (covered_to == week_end).alias("complete"),
+            pl.col("week_start").alias("covered_from"),
+            covered_to.alias("covered_to"),
         )
         .select(list(schema))
     )

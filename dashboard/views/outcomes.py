@@ -14,6 +14,7 @@ context = require_role("outcomes")
 from dashboard.components.charts import OKABE_ITO, bar_chart, line_chart, stacked_bars  # noqa: E402
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
+from dashboard.components.periods import coverage_column, partial_caption  # noqa: E402
 from dashboard.data import (  # noqa: E402
     Shown,
     ask,
@@ -427,12 +428,22 @@ with tabs[4]:
                     x_title="Week beginning (Monday)",
                     y_title="Referrals (count)",
                 ),
-                w.table.with_columns(pl.col("week_start").cast(pl.String)),
+                w.table.with_columns(
+                    pl.col("week_start").cast(pl.String), coverage_column(weekly, "week")
+                ),
                 name="weekly throughput",
                 context=context,
-                caption="The backlog at each week's end is not shown while disclosure control is "
-                "on: the change in it from week to week would give away small counts. Today's "
-                "backlog is on the Backlog tab."
-                if on
-                else None,
+                caption=" ".join(
+                    part
+                    for part in (
+                        partial_caption(weekly.rename({"week_start": "period_start"}), "week"),
+                        "The backlog at each week's end is not shown while disclosure control "
+                        "is on: the change in it from week to week would give away small "
+                        "counts. Today's backlog is on the Backlog tab."
+                        if on
+                        else None,
+                    )
+                    if part
+                )
+                or None,
             )

@@ -130,7 +130,7 @@ def test_forecast_is_withheld_when_it_would_give_the_backlog_away(open_page) -> 
 def test_weekly_throughput_has_no_running_backlog_and_sums_only_shown_weeks(open_page) -> None:
     at = _open_tab(open_page, "outcomes", "outcomes_tab", "Weekly throughput")
     table = pl.from_pandas(at.dataframe[0].value)
-    assert table.columns == ["Week starting", "Received", "Decisions"]
+    assert table.columns == ["Week starting", "Received", "Decisions", "Covered"]
     title = at.main.markdown[0].value
     last = table.tail(4)
     for column, word in (("Received", "received"), ("Decisions", "decided")):

@@ -651,3 +651,32 @@ def test_a_share_built_on_a_hidden_count_says_withheld(open_page: OpenPage) -> N
                 assert float(share) == pytest.approx(round(100 * int(n) / assessed, 1)), tab
                 assert pct == pytest.approx(float(share)), tab
     assert hidden, "the store gave no hidden count to check"
+
+
+def test_throughput_names_the_week_the_as_at_date_cuts(
+    open_page: OpenPage, synthetic_store_url: str
+) -> None:
+    """Weekly throughput's last week, if the as-at date falls before its Sunday, is
+    named as partial in its table and under the chart; the sidebar's dates choose the
+    referrals followed and cut no week (their decisions come later)."""
+    as_at = _frames(synthetic_store_url).as_at
+    assert as_at == date(2025, 3, 8)  # a Saturday: the week of 3 Mar is cut
+
+    at = open_page("outcomes", "steward", disclosure_off=True)
+    weeks = _shown_after(at, "outcomes_tab", "Weekly throughput")
+    assert weeks["Week starting"].to_list()[-1] == "2025-03-03"
+    assert weeks["Covered"].to_list() == ["whole week"] * (weeks.height - 1) + [
+        "partial: 3 to 8 Mar 2025"
+    ]
+    assert (
+        "The week beginning 3 Mar 2025 (3 to 8 Mar 2025) is only partly covered by the "
+        "data shown: its count is not comparable with a whole week's."
+    ) in [str(c.value) for c in at.caption]
+
+    # Referred 8 Jan to 15 Feb: their decisions end in the week of 24 Feb, and the week
+    # of 10 Feb (cut by the filter's end date for referrals) is still whole.
+    at = open_page("outcomes", "steward", disclosure_off=True, query=CUT)
+    weeks = _shown_after(at, "outcomes_tab", "Weekly throughput")
+    assert weeks["Week starting"].to_list()[-1] == "2025-02-24"
+    assert set(weeks["Covered"].to_list()) == {"whole week"}
+    assert not any("partly covered" in str(c.value) for c in at.caption)

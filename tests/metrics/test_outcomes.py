@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -100,6 +100,24 @@ def test_weekly_throughput(hand_frames: StoreFrames) -> None:
     # backlog at the end: 4 eligible received - 3 decided
     assert table["backlog"].to_list()[-1] == 1
     assert table["received"].sum() == 6
+    # the store's latest date is 1 Jun (a conviction), after the last week's Sunday
+    assert hand_frames.as_at == date(2025, 6, 1)
+    assert table["complete"].all()
+    assert table["covered_to"].to_list() == [w + timedelta(days=6) for w in table["week_start"]]
+
+
+def test_weekly_throughput_marks_the_week_cut_by_the_as_at_date(hand_frames: StoreFrames) -> None:
+    # As the store stood on Friday 14 Mar: the week of 10 Mar is known for 5 days of 7;
+    # its one decision (referral 5, 14 Mar) is in it.
+    table = weekly_throughput(hand_frames.up_to(date(2025, 3, 14)))
+    last = table.row(-1, named=True)
+    assert (last["week_start"], last["covered_from"], last["covered_to"]) == (
+        date(2025, 3, 10),
+        date(2025, 3, 10),
+        date(2025, 3, 14),
+    )
+    assert (last["complete"], last["decisions"]) == (False, 1)
+    assert table["complete"].to_list() == [True] * (table.height - 1) + [False]
 
 
 @pytest.mark.unit
