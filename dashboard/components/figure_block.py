@@ -98,7 +98,8 @@ def chart_with_table(
     """
     table = _with_headers(table, headers)
     title = fig.layout.title.text or ""
-    if not fits_beside(table):
+    below = not fits_beside(table)
+    if below:
         # A wide table beside the chart hid its counts behind a horizontal scroll
         # (a review found Home Office codes showing no count at all, and Learning
         # themes' long names hid the share): below it instead.
@@ -122,7 +123,9 @@ def chart_with_table(
             hide_index=True,
             width="stretch",
             height=table_height or min(38 + 35 * max(table.height, 1), 420),
-            column_config=_pinned_label(table),
+            # Beside a chart, a label column sized for its longest value would push the
+            # counts out of the narrow column; there Streamlit sizes it.
+            column_config=_pinned_label(table, full_width=below),
             placeholder=MISSING_CELL,
         )
         export_buttons(table, name, context)
@@ -149,9 +152,30 @@ def fits_beside(table: pl.DataFrame) -> bool:
     return table.width <= WIDE_TABLE_COLUMNS and table_chars(table) <= BESIDE_TABLE_CHARS
 
 
-def _pinned_label(table: pl.DataFrame) -> dict[str, Any]:
+#: About how many pixels a character of a table's text takes (Streamlit's 14-pixel
+#: Source Sans), the cell's padding, and the widest a label column is made.
+LABEL_CHAR_PX = 7
+LABEL_PADDING_PX = 24
+LABEL_MAX_PX = 400
+
+
+def label_width(table: pl.DataFrame) -> int | None:
+    """Pixels enough for the first column's header and longest value (at most
+    ``LABEL_MAX_PX``), or None to leave a column of numbers or dates to Streamlit.
+
+    Streamlit sizes a column to the rows it first draws, so "Hampshire and Isle of
+    Wight Constabulary", the 11th force, was cut short in every table of forces."""
+    if table.width == 0 or table.schema[table.columns[0]] != pl.String:
+        return None
+    first = table.columns[0]
+    chars = max(len(first), int(table[first].str.len_chars().max() or 0))
+    return min(chars * LABEL_CHAR_PX + LABEL_PADDING_PX, LABEL_MAX_PX)
+
+
+def _pinned_label(table: pl.DataFrame, *, full_width: bool = False) -> dict[str, Any]:
     """The first column (what each row is: a force, a code, a month) stays in view
-    when the table scrolls sideways; whole numbers get thousands separators (1,719,029,
+    when the table scrolls sideways, and, in a table at the page's width, is wide
+    enough for its longest value; whole numbers get thousands separators (1,719,029,
     as the cards print them)."""
     config: dict[str, Any] = {
         c: st.column_config.NumberColumn(format="localized")
@@ -159,8 +183,17 @@ def _pinned_label(table: pl.DataFrame) -> dict[str, Any]:
         if dtype.is_integer() and "year" not in c.lower()
     }
     if table.width >= 2:
-        config[table.columns[0]] = st.column_config.Column(pinned=True)
+        config[table.columns[0]] = st.column_config.Column(
+            pinned=True, width=label_width(table) if full_width else None
+        )
     return config
+
+
+def _label_only(table: pl.DataFrame) -> dict[str, Any]:
+    """A table on its own keeps Streamlit's own formats: only its label column is
+    sized (``label_width``)."""
+    width = label_width(table)
+    return {} if width is None else {table.columns[0]: st.column_config.Column(width=width)}
 
 
 def section_tabs(labels: Sequence[str], *, key: str) -> list[Any]:
@@ -193,12 +226,22 @@ def table_with_exports(
     table = _with_headers(table, headers)
     if shown_rows is not None and table.height > shown_rows:
         st.dataframe(
-            table.head(shown_rows), hide_index=True, width="stretch", placeholder=MISSING_CELL
+            table.head(shown_rows),
+            hide_index=True,
+            width="stretch",
+            column_config=_label_only(table.head(shown_rows)),
+            placeholder=MISSING_CELL,
         )
         st.caption(
             f"The first {shown_rows:,} of {table.height:,} rows are shown. Narrow them "
             f"with the filters above, or download all {table.height:,} (CSV, Excel)."
         )
     else:
-        st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING_CELL)
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config=_label_only(table),
+            placeholder=MISSING_CELL,
+        )
     export_buttons(table, name, context)

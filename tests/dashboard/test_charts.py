@@ -227,3 +227,18 @@ def test_a_table_goes_beside_its_chart_only_when_every_column_fits() -> None:
     assert not fits_beside(pl.DataFrame({"a": [1], "b": [2], "c": [3], "d": [4]}))
     empty = pl.DataFrame(schema={"Month": pl.String, "Referrals": pl.Int64})
     assert table_chars(empty) == 5 + 9 and fits_beside(empty)
+
+
+def test_label_width_fits_the_longest_label_or_stops_at_the_maximum() -> None:
+    from dashboard.components.figure_block import label_width
+
+    forces = pl.DataFrame(
+        {"Force": ["Kent Police", "Hampshire and Isle of Wight Constabulary"], "Referrals": [3, 4]}
+    )
+    assert label_width(forces) == 40 * 7 + 24  # the longer name: 40 characters
+    # a header longer than every value
+    assert label_width(pl.DataFrame({"Home Office code": ["8P", "19C"]})) == 16 * 7 + 24
+    assert label_width(pl.DataFrame({"Theme": ["x" * 100]})) == 400
+    # numbers and dates are left to Streamlit
+    assert label_width(pl.DataFrame({"id": [1, 2]})) is None
+    assert label_width(pl.DataFrame()) is None

@@ -680,3 +680,37 @@ def test_throughput_names_the_week_the_as_at_date_cuts(
     assert weeks["Week starting"].to_list()[-1] == "2025-02-24"
     assert set(weeks["Covered"].to_list()) == {"whole week"}
     assert not any("partly covered" in str(c.value) for c in at.caption)
+
+
+def _configured_width(df, column: str) -> int | None:
+    import json
+
+    config = json.loads(df.proto.columns or "{}")
+    return config.get(column, {}).get("width")
+
+
+@pytest.mark.parametrize("page", ["", "offences", "learning", "data-quality"])
+def test_a_label_column_at_the_page_width_fits_its_longest_value(
+    open_page: OpenPage, page: str
+) -> None:
+    """Streamlit sizes a column to the rows it draws first, so the 11th force ("Hampshire
+    and Isle of Wight Constabulary") was cut short: a table at the page's width (not
+    beside a chart) gives its text label column room for the longest value shown."""
+    from dashboard.components.figure_block import LABEL_CHAR_PX, LABEL_MAX_PX
+
+    at = open_page(page, "steward")
+    checked = 0
+    for label in every_tab(at, page):
+        beside = {df.proto.SerializeToString() for column in at.columns for df in column.dataframe}
+        for df in at.dataframe:
+            frame: pd.DataFrame = df.value
+            first = str(frame.columns[0])
+            texts = [v for v in frame[first] if v is not None]
+            if df.proto.SerializeToString() in beside or not all(isinstance(v, str) for v in texts):
+                continue
+            longest = max(len(first), *(len(str(v)) for v in frame[first]))
+            width = _configured_width(df, first)
+            assert width is not None, (label, first)
+            assert width >= min(longest * LABEL_CHAR_PX, LABEL_MAX_PX), (label, first, width)
+            checked += 1
+    assert checked, "no table at the page's width with a text label was checked"
