@@ -44,6 +44,7 @@ from dashboard.components.banners import (  # noqa: E402
     PAGE_FAILED_MESSAGE,
     STORE_FAILED_MESSAGE,
     page_banners,
+    synthetic_banner,
 )
 from dashboard.components.filters import sidebar_filters  # noqa: E402
 from dashboard.data import prewarm_store  # noqa: E402
@@ -61,7 +62,12 @@ ROLE_LABELS = {
 
 
 def sign_in_gate(notice: str | None = None) -> None:
-    """The sign-in form; stops the run until someone signs in."""
+    """The sign-in form; stops the run until someone signs in.
+
+    The pages are routed first, every one hidden, so that a shared link's page
+    (``/referrals?force=Kent+Police``) is the page shown after signing in; unrouted,
+    Streamlit fell back to Progress. No page runs until then."""
+    st.navigation(navigation_pages(None), position="hidden")
     st.title("Beaconport")
     st.write(
         "Oversight analytics for the national review of group-based child sexual "
@@ -206,7 +212,10 @@ def main() -> None:
     filters = sidebar_filters()
     context = session.build_context(filters=filters, page=page.url_path or "")
     st.session_state[session.CONTEXT_KEY] = context
-    page_banners(context, page.url_path or "")
+    if may_view(role, page.url_path or ""):
+        page_banners(context, page.url_path or "")
+    else:
+        synthetic_banner(context.origin)  # the page itself refuses, and says why
     run_page(page)
 
 

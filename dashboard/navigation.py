@@ -4,6 +4,7 @@ a role sees (only the pages ``dashboard.auth.PAGE_ROLES`` lets it open)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
@@ -23,8 +24,14 @@ PAGES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def navigation_pages(role: str) -> list[st.Page]:
-    """The pages ``role`` may open; Progress is the default."""
+def navigation_pages(role: str | None) -> list[st.Page]:
+    """Every page, those ``role`` may not open hidden from its navigation; Progress is
+    the default.
+
+    A hidden page is still routed, so a shared link to it reaches the page itself,
+    whose server-side check (``dashboard.session.require_role``) refuses it and says
+    why, before anything is read; left out, Streamlit would say "Page not found" and
+    show Progress instead."""
     return [
         st.Page(
             str(PAGES_DIR / PAGES[path][0]),
@@ -32,6 +39,14 @@ def navigation_pages(role: str) -> list[st.Page]:
             icon=PAGES[path][2],
             url_path=path or None,
             default=path == "",
+            visibility=visibility,
         )
-        for path in permitted_pages(role)
+        for path, visibility in page_visibility(role)
     ]
+
+
+def page_visibility(role: str | None) -> list[tuple[str, Literal["visible", "hidden"]]]:
+    """Each page's URL path, in navigation order, and whether ``role``'s navigation
+    lists it."""
+    allowed = set(permitted_pages(role))
+    return [(path, "visible" if path in allowed else "hidden") for path in PAGES]

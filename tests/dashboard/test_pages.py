@@ -56,10 +56,19 @@ def test_every_page_under_every_role(
             _no_exception(at)
             assert at.title
         return
-    # Not in this role's navigation ...
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        open_page(page, role)
-    # ... and refused by the page itself when its file is run anyway.
+    # A link to it reaches the page, which refuses on the server and says why: no
+    # table, card or chart, nor the page's disclosure line ...
+    at = open_page(page, role)
+    _no_exception(at)
+    assert any(REFUSAL in str(e.value) for e in at.error)
+    assert not at.dataframe and not at.metric and not at.get("plotly_chart")
+    assert not at.title
+    assert not any("disclosure controlled" in str(i.value) for i in at.info)
+    # ... and it is not in this role's navigation.
+    from dashboard.navigation import page_visibility
+
+    assert dict(page_visibility(role))[page] == "hidden"
+    # The page's own file refuses too, run without the app around it.
     from tests.dashboard.conftest import APP, VIEWS
 
     at = AppTest.from_file(str(APP.parent / VIEWS[page]), default_timeout=30)
@@ -69,10 +78,24 @@ def test_every_page_under_every_role(
     assert any(REFUSAL in str(e.value) for e in at.error)
 
 
-def test_navigation_shows_only_permitted_pages() -> None:
+@pytest.mark.parametrize("role", ROLES)
+def test_navigation_shows_only_permitted_pages(role: str) -> None:
+    """Every page is routed (so a link to a refused page reaches its refusal); the
+    navigation lists only the role's own, in the documented order."""
     from dashboard.navigation import PAGES as NAV
+    from dashboard.navigation import page_visibility
 
     assert list(NAV) == PAGES
+    pages = page_visibility(role)
+    assert [path for path, _ in pages] == PAGES
+    shown = [path for path, visibility in pages if visibility == "visible"]
+    expected = {
+        "oversight": [p for p in PAGES if p != "data-quality"],
+        "programme": [p for p in PAGES if p != "data-quality"],
+        "steward": PAGES,
+        "admin": PAGES,
+    }
+    assert shown == expected[role]
 
 
 @pytest.mark.parametrize("role", ["oversight", "programme"])
@@ -96,6 +119,25 @@ def test_page_refuses_wrong_role_before_computing(
     at.session_state["bp_role"] = role
     at.run()
     assert not at.exception
+    assert any(REFUSAL in str(e.value) for e in at.error)
+    assert not at.dataframe and not at.metric
+
+
+@pytest.mark.parametrize("role", ["oversight", "programme"])
+def test_a_link_to_a_refused_page_reads_none_of_its_figures(
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch, role: str
+) -> None:
+    """Through the app (a link to /data-quality): the page is reached, refuses, and
+    neither it nor the app's read-ahead reads the quarantine or the files received."""
+    import metrics.store
+
+    def forbidden(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the refused page's figures were read")
+
+    monkeypatch.setattr(metrics.store, "read_quarantine", forbidden)
+    monkeypatch.setattr(metrics.store, "read_submissions", forbidden)
+    at = open_page("data-quality", role)
+    _no_exception(at)
     assert any(REFUSAL in str(e.value) for e in at.error)
     assert not at.dataframe and not at.metric
 

@@ -35,6 +35,7 @@ SCREENSHOT_ENV = "BEACONPORT_SCREENSHOT_DIR"
 DEFAULT_SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 BEACONPORT = [str(Path(sys.executable).parent / "beaconport")]
 USER, PASSWORD = "e2e-steward", "correct horse battery staple"
+VIEWER = "e2e-viewer"  # an oversight account, with the same password
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 PAGES = [
     ("Progress", "progress", ""),
@@ -94,6 +95,18 @@ def dashboard_url(tmp_path_factory: pytest.TempPathFactory, server_log: Path) ->
         USER,
         "--role",
         "steward",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        env=env,
+    )
+    _run(
+        "--db",
+        db,
+        "users",
+        "add",
+        VIEWER,
+        "--role",
+        "oversight",
         "--password-stdin",
         stdin=PASSWORD + "\n",
         env=env,
@@ -232,3 +245,45 @@ def test_sign_in_visit_every_page_filter_and_download(
     # A failure the page caught is logged with its traceback and a reference.
     failures = [line for line in server_log.read_text().splitlines() if "(reference " in line]
     assert not failures, failures
+
+
+def _sign_in_at(page: Any, url: str, user: str) -> None:
+    """Open ``url`` in a new session (as a shared link is) and sign in there."""
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_label("User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("text=Signed in as", timeout=60_000)
+    wait_idle(page)
+
+
+def test_a_shared_link_survives_sign_in_and_a_refused_page_says_why(
+    dashboard_url: str, chromium_launch_options: dict[str, Any]
+) -> None:
+    """A link opened in a new tab starts a new session, so its reader signs in first:
+    they then see the linked page and its filters (Streamlit fell back to Progress).
+    An oversight viewer's link to Data quality reaches that page's own server-side
+    refusal, which says why (not "Page not found"), and the navigation does not list it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**chromium_launch_options)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        link = f"{dashboard_url}/referrals?force=Metropolitan+Police+Service"
+        _sign_in_at(page, link, VIEWER)
+        assert page.url == link
+        page.wait_for_selector("h1:has-text('Referral volumes')", timeout=60_000)
+        assert page.get_by_text("Filtered to forces: Metropolitan Police Service").count() == 1
+        assert_no_exception(page, "shared link")
+
+        _sign_in_at(page, f"{dashboard_url}/data-quality", VIEWER)
+        page.wait_for_selector("text=You do not have access to this page", timeout=60_000)
+        assert_no_exception(page, "refused page")
+        assert page.url == f"{dashboard_url}/data-quality"
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.locator("[data-testid='stDataFrame']").count() == 0
+        nav = page.locator("[data-testid='stSidebarNav'] a")
+        titles = [nav.nth(i).inner_text().splitlines()[-1] for i in range(nav.count())]
+        assert titles == [t for t, _shot, path in PAGES if path != "data-quality"], titles
+        browser.close()
