@@ -67,12 +67,15 @@ adopts it.
   event.
 - Rates per 100,000 use the force area's resident population; no rate is given for
   forces with fewer than 100,000 residents or none (City of London Police, British
-  Transport Police).
+  Transport Police). A table shows **n/a** where a figure does not exist.
 - A referral with offence codes in several groups, or several learning themes, counts
   once in each.
 - Time in stage is in calendar days, over eligible referrals that completed the stage.
 - Filters apply to referrals (force, region, referral date, offence group,
   eligibility); events follow their referral.
+- A week or month the data cover only in part (the one the as-at date falls in, or one
+  the referral dates chosen cut) is named as partial under its chart and in its table:
+  its count is not comparable with a whole period's.
 
 ### Disclosure control
 The subject is children who were abused, so small numbers can identify them. For
