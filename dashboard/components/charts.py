@@ -7,6 +7,8 @@ markers of different shapes, and the map's tiles show their force and value.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -344,6 +346,8 @@ def tile_map(
                 "size": 62,
                 "color": zs,
                 "colorscale": SEQUENTIAL,
+                "cmin": _scale_range(zs)[0],
+                "cmax": _scale_range(zs)[1],
                 "showscale": True,
                 "colorbar": {"title": {"text": value_title}, "thickness": 12},
                 "line": {"color": "#555555", "width": 1},
@@ -364,16 +368,72 @@ def tile_map(
     return fig
 
 
+def _scale_range(zs: list[float]) -> tuple[float, float]:
+    """The values at the two ends of a tile map's colour scale (never the same, so a
+    map whose forces all have one value draws them in the scale's lightest shade)."""
+    lo, hi = (min(zs), max(zs)) if zs else (0.0, 1.0)
+    return (lo, hi) if hi > lo else (lo, lo + 1)
+
+
+def _scale_colour(t: float, scale: list[list[Any]] = SEQUENTIAL) -> tuple[float, float, float]:
+    """The RGB colour (0 to 255) at ``t`` (0 to 1) along ``scale``, interpolated in
+    RGB between its stops as Plotly does."""
+    t = min(max(t, 0.0), 1.0)
+    for (t0, c0), (t1, c1) in pairwise(scale):
+        if t <= t1:
+            f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+            a, b = _rgb(c0), _rgb(c1)
+            return tuple(x + (y - x) * f for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+    return _rgb(scale[-1][1])
+
+
+def _rgb(hex_colour: str) -> tuple[float, float, float]:
+    h = hex_colour.lstrip("#")
+    return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG 2 relative luminance."""
+
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+DARK_INK, LIGHT_INK = "#111111", "#FFFFFF"
+
+
 def _ink(z: float, zs: list[float]) -> str:
-    top = max(zs) if zs else 1
-    return "#FFFFFF" if top and z / top > 0.55 else "#111111"
+    """The text colour, dark or white, that stands out more from the tile's shade
+    (the shade is ``z``'s place between the scale's ends, not its share of the top:
+    on a rates map from 2.4 to 4.7, a 2.8 is pale and took white text)."""
+    lo, hi = _scale_range(zs)
+    shade = _scale_colour((z - lo) / (hi - lo))
+    dark = contrast(shade, _rgb(DARK_INK))
+    return DARK_INK if dark >= contrast(shade, _rgb(LIGHT_INK)) else LIGHT_INK
 
 
 def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of about ``width`` characters, broken at spaces; a county's
+    name too long for a tile breaks before its "shire" (Northampton-, shire), which
+    otherwise ran over the tile's edges."""
     lines: list[str] = []
     for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
+        parts = [word]
+        if len(word) > width and word.endswith("shire") and len(word) > len("shire") + 2:
+            parts = [word[: -len("shire")] + "-", "shire"]
+        for part in parts:
+            if lines and not lines[-1].endswith("-") and len(lines[-1]) + 1 + len(part) <= width:
+                lines[-1] += " " + part
+            else:
+                lines.append(part)
     return lines or [text]

@@ -242,3 +242,61 @@ def test_label_width_fits_the_longest_label_or_stops_at_the_maximum() -> None:
     # numbers and dates are left to Streamlit
     assert label_width(pl.DataFrame({"id": [1, 2]})) is None
     assert label_width(pl.DataFrame()) is None
+
+
+def test_tile_names_wrap_at_spaces_and_long_counties_before_shire() -> None:
+    from dashboard.components.charts import _wrap
+
+    assert _wrap("Avon and Somerset", 11) == ["Avon and", "Somerset"]
+    assert _wrap("Northamptonshire", 11) == ["Northampton-", "shire"]
+    assert _wrap("Gloucestershire", 11) == ["Gloucester-", "shire"]
+    # short enough to stand on one line: left whole
+    assert _wrap("Derbyshire", 11) == ["Derbyshire"]
+    assert _wrap("North Yorkshire", 11) == ["North", "Yorkshire"]
+    assert _wrap("London, City of", 11) == ["London,", "City of"]
+    assert _wrap("", 11) == [""]
+
+
+def test_tile_text_takes_the_ink_that_stands_out_from_its_shade() -> None:
+    from dashboard.components.charts import SEQUENTIAL, _ink, _rgb, contrast
+
+    # WCAG's own examples: black on white 21:1, a colour against itself 1:1
+    assert contrast(_rgb("#000000"), _rgb("#FFFFFF")) == pytest.approx(21)
+    assert contrast(_rgb("#56B4E9"), _rgb("#56B4E9")) == pytest.approx(1)
+    # a rates map from 2.4 to 4.7: 2.8 is near the pale end, so dark text (it took
+    # white, 2.8 being 60% of the top); the top is the scale's darkest blue
+    rates = [2.4, 2.8, 3.6, 4.7]
+    assert _ink(2.8, rates) == "#111111"
+    assert _ink(2.4, rates) == "#111111"
+    assert _ink(4.7, rates) == "#FFFFFF"
+    # the middle stop, sky blue: dark text reads better on it than white
+    mid = _rgb(SEQUENTIAL[1][1])
+    assert contrast(mid, _rgb("#111111")) > contrast(mid, _rgb("#FFFFFF"))
+    assert _ink(3.55, rates) == "#111111"
+    # one value everywhere: the palest shade, dark text
+    assert _ink(5, [5, 5]) == "#111111"
+
+
+def test_tile_map_colour_scale_runs_from_the_lowest_to_the_highest_value() -> None:
+    from dashboard.components.charts import tile_map
+
+    frame = pl.DataFrame(
+        {
+            "force": ["Kent Police", "Essex Police", "Surrey Police"],
+            "rate": [2.4, 2.8, 4.7],
+            "label": ["2.4", "2.8", "4.7"],
+        }
+    )
+    fig = tile_map(
+        frame,
+        force="force",
+        value="rate",
+        label="label",
+        short_names={},
+        title="t",
+        value_title="per 100k",
+    )
+    shaded = fig.data[1]
+    assert (shaded.marker.cmin, shaded.marker.cmax) == (2.4, 4.7)
+    inks = dict(zip(shaded.marker.color, shaded.textfont.color, strict=True))
+    assert inks == {2.4: "#111111", 2.8: "#111111", 4.7: "#FFFFFF"}
