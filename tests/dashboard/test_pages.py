@@ -244,8 +244,9 @@ def test_a_changed_role_takes_effect_at_the_next_click(open_page: OpenPage, tmp_
     assert at.session_state["bp_role"] == "oversight"
     assert not at.toggle
     assert DISCLOSURE_OFF not in [str(e.value) for e in at.error]
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("views/data_quality.py")
+    at.switch_page("views/data_quality.py").run()  # ... and refused the steward's page
+    assert any(REFUSAL in str(e.value) for e in at.error)
+    assert not at.dataframe and not at.metric
 
 
 def test_a_session_ends_after_its_lifetime(open_page: OpenPage, tmp_path) -> None:
