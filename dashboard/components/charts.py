@@ -317,6 +317,7 @@ def tile_map(
             grey_y.append(row)
             grey_text.append(f"{wrapped}<br><b>{shown if r is not None else '–'}</b>")
             hovers.append("")
+    scale_low, scale_high = _scale_range(zs)
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -346,8 +347,8 @@ def tile_map(
                 "size": 62,
                 "color": zs,
                 "colorscale": SEQUENTIAL,
-                "cmin": _scale_range(zs)[0],
-                "cmax": _scale_range(zs)[1],
+                "cmin": scale_low,
+                "cmax": scale_high,
                 "showscale": True,
                 "colorbar": {"title": {"text": value_title}, "thickness": 12},
                 "line": {"color": "#555555", "width": 1},
