@@ -116,7 +116,18 @@ def bar_chart(
         top = max((v for v in shown if isinstance(v, int | float)), default=0)
         if top > 0 and min(shown) >= 0:
             fig.update_yaxes(range=[0, top * 1.15])
+    if min(shown, default=0) >= 0:
+        _value_axis_from_zero(fig, horizontal)
     return fig
+
+
+def _value_axis_from_zero(fig: go.Figure, horizontal: bool) -> None:
+    """Counts, days and rates are never negative: their axis starts at 0, even when
+    every bar is 0 (Plotly would otherwise draw an axis from -1 to 1)."""
+    if horizontal:
+        fig.update_xaxes(rangemode="nonnegative")
+    else:
+        fig.update_yaxes(rangemode="nonnegative")
 
 
 def line_chart(
@@ -202,6 +213,7 @@ def stacked_bars(
         height=height,
     )
     fig.update_layout(barmode="stack")
+    _value_axis_from_zero(fig, horizontal)
     if horizontal:
         fig.update_yaxes(autorange="reversed", automargin=True)
         # One bar per force makes a tall chart: the key goes above it, where it is seen

@@ -48,6 +48,10 @@ def referrals_in_view() -> int:
     return int(ask(volumes.referrals_by_force, context)["referrals"].sum() or 0)
 
 
+if referrals_in_view() == 0:
+    st.info("No referrals match the filters.")
+    st.stop()
+
 # Only the chosen tab's figures are computed and sent to the browser.
 tabs = section_tabs(
     ["Offence groups", "Home Office codes", "Groups by force", "By crime year", "Rape priority"],

@@ -42,6 +42,14 @@ short_names = dict(zip(reference.forces()["name"], reference.forces()["short_nam
 DECISION_LABELS = {**reference.DECISION_LABELS, AWAITING_DECISION: "Awaiting decision"}
 decision_order = [*DECISIONS, AWAITING_DECISION]
 
+in_view = ask(volumes.referrals_by_force, context)
+if in_view.height == 0:
+    st.info("No referrals match the filters.")
+    st.stop()
+#: Time in stage, the backlog and throughput follow eligible referrals only.
+NO_ELIGIBLE = "No eligible referrals match the filters."
+eligible_in_view = int(in_view["eligible"].sum() or 0)
+
 # Only the chosen tab's figures are computed and sent to the browser.
 tabs = section_tabs(
     [
@@ -174,7 +182,7 @@ with tabs[0]:
             order=decision_order,
         )
         if mix.height == 0:
-            st.info("No eligible referrals match the filters.")
+            st.info(NO_ELIGIBLE)
         else:
             d = decisions_by_force_shown(mix)
             dplot = d.values.with_columns(
@@ -261,189 +269,206 @@ with tabs[1]:
 with tabs[2]:
     if tabs[2].open:
         st.subheader("Time in each stage")
-        STAGE_LABELS = {
-            "referral_to_assessment_start": "Referral to assessment start",
-            "assessment_start_to_decision": "Assessment start to decision",
-            "decision_to_charge": "Decision to charge",
-            "referral_to_decision": "Referral to decision",
-        }
-        stages = ask(outcomes.time_in_stage, context).with_columns(
-            pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).alias("stage")
-        )
-        t = shown_table(
-            stages,
-            ["referrals"],
-            disclosure_on=on,
-            totals=None,
-            rate_columns={"median_days": ["referrals"], "p90_days": ["referrals"]},
-        )
-        if on:
-            # The referrals decided are eligible less awaiting on the Progress cards:
-            # shown here only when the cards show both (as the funnel does), or the
-            # count would give away a decision the cards withhold.
-            cards = headline_shown(ask(progress.headline_figures, context), on)
-            if not (is_exact(cards["eligible"]) and is_exact(cards["awaiting_decision"])):
-                decided_stages = ["Referral to decision", "Assessment start to decision"]
-                to_decision = pl.col("stage").is_in(decided_stages)
-                t = Shown(
-                    t.table.with_columns(
-                        pl.when(to_decision & pl.col("referrals").str.contains(r"^\d+$"))
-                        .then(pl.lit("withheld"))
-                        .otherwise(pl.col("referrals"))
-                        .alias("referrals")
+        if eligible_in_view == 0:
+            st.info(NO_ELIGIBLE)
+        else:
+            STAGE_LABELS = {
+                "referral_to_assessment_start": "Referral to assessment start",
+                "assessment_start_to_decision": "Assessment start to decision",
+                "decision_to_charge": "Decision to charge",
+                "referral_to_decision": "Referral to decision",
+            }
+            stages = ask(outcomes.time_in_stage, context).with_columns(
+                pl.col("stage").replace_strict(STAGE_LABELS, default=pl.col("stage")).alias("stage")
+            )
+            t = shown_table(
+                stages,
+                ["referrals"],
+                disclosure_on=on,
+                totals=None,
+                rate_columns={"median_days": ["referrals"], "p90_days": ["referrals"]},
+            )
+            if on:
+                # The referrals decided are eligible less awaiting on the Progress cards:
+                # shown here only when the cards show both (as the funnel does), or the
+                # count would give away a decision the cards withhold.
+                cards = headline_shown(ask(progress.headline_figures, context), on)
+                if not (is_exact(cards["eligible"]) and is_exact(cards["awaiting_decision"])):
+                    decided_stages = ["Referral to decision", "Assessment start to decision"]
+                    to_decision = pl.col("stage").is_in(decided_stages)
+                    t = Shown(
+                        t.table.with_columns(
+                            pl.when(to_decision & pl.col("referrals").str.contains(r"^\d+$"))
+                            .then(pl.lit("withheld"))
+                            .otherwise(pl.col("referrals"))
+                            .alias("referrals")
+                        ),
+                        t.values.with_columns(
+                            pl.when(to_decision)
+                            .then(None)
+                            .otherwise(pl.col("referrals"))
+                            .alias("referrals")
+                        ),
+                        True,
+                        t.totals,
+                    )
+            tplot = t.values.with_columns(
+                t.table["median_days"].fill_null("none yet").alias("shown")
+            )
+            overall = tplot.filter(pl.col("stage") == "Referral to decision")
+            chart_with_table(
+                bar_chart(
+                    tplot,
+                    category="stage",
+                    value="median_days",
+                    text="shown",
+                    title=(
+                        f"Half of decided referrals took {overall['median_days'][0]:.0f} days or less "
+                        "from referral to decision"
+                        if overall.height and overall["median_days"][0] is not None
+                        else "Median days in each stage"
                     ),
-                    t.values.with_columns(
-                        pl.when(to_decision)
-                        .then(None)
-                        .otherwise(pl.col("referrals"))
-                        .alias("referrals")
-                    ),
-                    True,
-                    t.totals,
-                )
-        tplot = t.values.with_columns(t.table["median_days"].fill_null("none yet").alias("shown"))
-        overall = tplot.filter(pl.col("stage") == "Referral to decision")
-        chart_with_table(
-            bar_chart(
-                tplot,
-                category="stage",
-                value="median_days",
-                text="shown",
-                title=(
-                    f"Half of decided referrals took {overall['median_days'][0]:.0f} days or less "
-                    "from referral to decision"
-                    if overall.height and overall["median_days"][0] is not None
-                    else "Median days in each stage"
+                    category_title="Stage",
+                    value_title="Median days (eligible referrals that completed the stage)",
+                    colour=OKABE_ITO[0],
                 ),
-                category_title="Stage",
-                value_title="Median days (eligible referrals that completed the stage)",
-                colour=OKABE_ITO[0],
-            ),
-            t.table,
-            name="time in stage",
-            context=context,
-            caption="Medians and 90th percentiles in days; a figure is withheld when fewer than 5 "
-            "referrals completed the stage.",
-        )
+                t.table,
+                name="time in stage",
+                context=context,
+                caption="Medians and 90th percentiles in days; a figure is withheld when fewer than 5 "
+                "referrals completed the stage.",
+            )
+
 
 # ----------------------------------------------------------------- backlog age
 with tabs[3]:
     if tabs[3].open:
         st.subheader("Backlog")
-        age = ask(outcomes.backlog_by_age, context).select("age_band", "referrals")
-        a = shown_table(age, ["referrals"], disclosure_on=on, totals="column")
-        backlog_shown = a.totals["referrals"].display if "referrals" in a.totals else "0"
-        if on:
-            # The backlog is the cards' "awaiting decision": when the cards withhold it,
-            # so does this page, and the bands must not add up to it either.
-            awaiting = headline_shown(ask(progress.headline_figures, context), on)[
-                "awaiting_decision"
-            ]
-            if not is_exact(awaiting):
-                backlog_shown = awaiting
-                a = _without_sum(a)
-        aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
-        old_shown = shown_sum(
-            a.values.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))[
-                "referrals"
-            ]
-        )
-        chart_with_table(
-            bar_chart(
-                aplot,
-                category="age_band",
-                value="referrals",
-                text="shown",
-                title=f"{backlog_shown} eligible referrals await a decision; "
-                f"{old_shown} have waited over 180 days",
-                category_title="Time since referral",
-                value_title="Eligible referrals awaiting a decision (count)",
-                colour=OKABE_ITO[1],
-                horizontal=False,
-            ),
-            a.table,
-            name="backlog by age",
-            context=context,
-        )
-
-        forecast = ask(outcomes.backlog_forecast, context)
-        if forecast.backlog == 0:
-            st.success("No eligible referral is waiting for a decision.")
-        elif forecast.clear_by is None:
-            st.warning(
-                f"No decisions were made in the last {forecast.recent_weeks} weeks, so the backlog of "
-                f"{backlog_shown} has no clearance date at the recent rate."
-            )
-        elif on and (
-            not is_exact(backlog_shown)
-            or disclosure_config().is_primary(round(forecast.weekly_rate * forecast.recent_weeks))
-        ):
-            # A clearance date is the backlog divided by the rate, and the rate is the
-            # decisions counted over the weeks: with either under 5 it gives them away.
-            st.info(
-                f"**Forecast withheld.** The backlog ({backlog_shown}) or the decisions of the "
-                f"last {forecast.recent_weeks} weeks are under 5, and a clearance date would "
-                "give them away.",
-                icon=":material/trending_down:",
-            )
+        if eligible_in_view == 0:
+            st.info(NO_ELIGIBLE)
         else:
-            latest = (
-                f"{forecast.clear_latest:%d %B %Y}" if forecast.clear_latest else "no end in sight"
+            age = ask(outcomes.backlog_by_age, context).select("age_band", "referrals")
+            a = shown_table(age, ["referrals"], disclosure_on=on, totals="column")
+            backlog_shown = a.totals["referrals"].display if "referrals" in a.totals else "0"
+            if on:
+                # The backlog is the cards' "awaiting decision": when the cards withhold it,
+                # so does this page, and the bands must not add up to it either.
+                awaiting = headline_shown(ask(progress.headline_figures, context), on)[
+                    "awaiting_decision"
+                ]
+                if not is_exact(awaiting):
+                    backlog_shown = awaiting
+                    a = _without_sum(a)
+            aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
+            old_shown = shown_sum(
+                a.values.filter(pl.col("age_band").is_in(["181-365 days", "over 365 days"]))[
+                    "referrals"
+                ]
             )
-            st.info(
-                f"**Forecast.** At the rate of the last {forecast.recent_weeks} weeks "
-                f"({forecast.weekly_rate:.1f} decisions a week), today's backlog of "
-                f"{backlog_shown} would be cleared around "
-                f"**{forecast.clear_by:%d %B %Y}** ({forecast.level:.0%} interval: "
-                f"{forecast.clear_earliest:%d %B %Y} to {latest}). New referrals are not included.",
-                icon=":material/trending_down:",
+            chart_with_table(
+                bar_chart(
+                    aplot,
+                    category="age_band",
+                    value="referrals",
+                    text="shown",
+                    title=f"{backlog_shown} eligible referrals await a decision; "
+                    f"{old_shown} have waited over 180 days",
+                    category_title="Time since referral",
+                    value_title="Eligible referrals awaiting a decision (count)",
+                    colour=OKABE_ITO[1],
+                    horizontal=False,
+                ),
+                a.table,
+                name="backlog by age",
+                context=context,
             )
+
+            forecast = ask(outcomes.backlog_forecast, context)
+            if forecast.backlog == 0:
+                st.success("No eligible referral is waiting for a decision.")
+            elif forecast.clear_by is None:
+                st.warning(
+                    f"No decisions were made in the last {forecast.recent_weeks} weeks, so the backlog of "
+                    f"{backlog_shown} has no clearance date at the recent rate."
+                )
+            elif on and (
+                not is_exact(backlog_shown)
+                or disclosure_config().is_primary(
+                    round(forecast.weekly_rate * forecast.recent_weeks)
+                )
+            ):
+                # A clearance date is the backlog divided by the rate, and the rate is the
+                # decisions counted over the weeks: with either under 5 it gives them away.
+                st.info(
+                    f"**Forecast withheld.** The backlog ({backlog_shown}) or the decisions of the "
+                    f"last {forecast.recent_weeks} weeks are under 5, and a clearance date would "
+                    "give them away.",
+                    icon=":material/trending_down:",
+                )
+            else:
+                latest = (
+                    f"{forecast.clear_latest:%d %B %Y}"
+                    if forecast.clear_latest
+                    else "no end in sight"
+                )
+                st.info(
+                    f"**Forecast.** At the rate of the last {forecast.recent_weeks} weeks "
+                    f"({forecast.weekly_rate:.1f} decisions a week), today's backlog of "
+                    f"{backlog_shown} would be cleared around "
+                    f"**{forecast.clear_by:%d %B %Y}** ({forecast.level:.0%} interval: "
+                    f"{forecast.clear_earliest:%d %B %Y} to {latest}). New referrals are not included.",
+                    icon=":material/trending_down:",
+                )
+
 
 # ----------------------------------------------------------------- throughput
 with tabs[4]:
     if tabs[4].open:
         st.subheader("Weekly throughput")
-        weekly = ask(outcomes.weekly_throughput, context)
-        if weekly.height:
-            # Under disclosure control the backlog at each week's end is left out: it is
-            # a running balance, so one week's change in it gives away that week's
-            # eligible referrals less its decisions, small or not.
-            counts = ["received", "decisions"] if on else ["received", "decisions", "backlog"]
-            w = shown_table(
-                weekly.select("week_start", *counts), counts, disclosure_on=on, totals=None
-            )
-            recent = w.values.tail(4)
-            chart_with_table(
-                line_chart(
-                    w.values,
-                    x="week_start",
-                    ys=counts,
-                    names=["Referrals received", "Decisions made", "Backlog at week end"][
-                        : len(counts)
-                    ],
-                    title=(
-                        f"In the last 4 weeks: {shown_sum(recent['received'])} received, "
-                        f"{shown_sum(recent['decisions'])} decided"
-                    ),
-                    x_title="Week beginning (Monday)",
-                    y_title="Referrals (count)",
-                ),
-                w.table.with_columns(
-                    pl.col("week_start").cast(pl.String), coverage_column(weekly, "week")
-                ),
-                name="weekly throughput",
-                context=context,
-                caption=" ".join(
-                    part
-                    for part in (
-                        partial_caption(weekly.rename({"week_start": "period_start"}), "week"),
-                        "The backlog at each week's end is not shown while disclosure control "
-                        "is on: the change in it from week to week would give away small "
-                        "counts. Today's backlog is on the Backlog tab."
-                        if on
-                        else None,
-                    )
-                    if part
+        if eligible_in_view == 0:
+            st.info(NO_ELIGIBLE)
+        else:
+            weekly = ask(outcomes.weekly_throughput, context)
+            if weekly.height:
+                # Under disclosure control the backlog at each week's end is left out: it is
+                # a running balance, so one week's change in it gives away that week's
+                # eligible referrals less its decisions, small or not.
+                counts = ["received", "decisions"] if on else ["received", "decisions", "backlog"]
+                w = shown_table(
+                    weekly.select("week_start", *counts), counts, disclosure_on=on, totals=None
                 )
-                or None,
-            )
+                recent = w.values.tail(4)
+                chart_with_table(
+                    line_chart(
+                        w.values,
+                        x="week_start",
+                        ys=counts,
+                        names=["Referrals received", "Decisions made", "Backlog at week end"][
+                            : len(counts)
+                        ],
+                        title=(
+                            f"In the last 4 weeks: {shown_sum(recent['received'])} received, "
+                            f"{shown_sum(recent['decisions'])} decided"
+                        ),
+                        x_title="Week beginning (Monday)",
+                        y_title="Referrals (count)",
+                    ),
+                    w.table.with_columns(
+                        pl.col("week_start").cast(pl.String), coverage_column(weekly, "week")
+                    ),
+                    name="weekly throughput",
+                    context=context,
+                    caption=" ".join(
+                        part
+                        for part in (
+                            partial_caption(weekly.rename({"week_start": "period_start"}), "week"),
+                            "The backlog at each week's end is not shown while disclosure control "
+                            "is on: the change in it from week to week would give away small "
+                            "counts. Today's backlog is on the Backlog tab."
+                            if on
+                            else None,
+                        )
+                        if part
+                    )
+                    or None,
+                )

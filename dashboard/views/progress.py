@@ -216,43 +216,47 @@ with tabs[0]:
 with tabs[1]:
     if tabs[1].open:
         st.subheader("From referral to charge")
-        fvalues = funnel.with_columns(
-            pl.Series("shown", [funnel_display[k] for k in funnel["stage"]]),
-        ).with_columns(
-            pl.when(pl.col("shown").str.contains(r"^\d+$"))
-            .then(pl.col("referrals"))
-            .otherwise(None)
-            .alias("referrals")
-        )
-        assessed, eligible = funnel_display["assessed"], funnel_display["eligible"]
-        funnel_title = (
-            f"{assessed} of {eligible} eligible referrals have a decision"
-            if is_exact(assessed) and is_exact(eligible) and eligible != "0"
-            else "From referral to charge"
-            if eligible != "0"
-            else "No eligible referrals yet"
-        )
-        chart_with_table(
-            bar_chart(
-                fvalues,
-                category="label",
-                value="referrals",
-                text="shown",
-                title=funnel_title,
-                category_title="Stage",
-                value_title="Referrals (count)",
-            ),
-            fvalues.select(
-                pl.col("label").alias("stage"),
-                pl.col("shown" if on else "referrals").alias("referrals"),
-            ),
-            name="funnel",
-            context=context,
-            caption="Each stage is part of the one before it, so the gap between two stages "
-            "is a count too: a stage is withheld where it would give away a gap of 1 to 4."
-            if on
-            else "Each stage is part of the one before it.",
-        )
+        if stage_counts["received"] == 0:
+            st.info("No referrals match the filters.")
+        else:
+            fvalues = funnel.with_columns(
+                pl.Series("shown", [funnel_display[k] for k in funnel["stage"]]),
+            ).with_columns(
+                pl.when(pl.col("shown").str.contains(r"^\d+$"))
+                .then(pl.col("referrals"))
+                .otherwise(None)
+                .alias("referrals")
+            )
+            assessed, eligible = funnel_display["assessed"], funnel_display["eligible"]
+            funnel_title = (
+                f"{assessed} of {eligible} eligible referrals have a decision"
+                if is_exact(assessed) and is_exact(eligible) and eligible != "0"
+                else "From referral to charge"
+                if eligible != "0"
+                else "No eligible referrals yet"
+            )
+            chart_with_table(
+                bar_chart(
+                    fvalues,
+                    category="label",
+                    value="referrals",
+                    text="shown",
+                    title=funnel_title,
+                    category_title="Stage",
+                    value_title="Referrals (count)",
+                ),
+                fvalues.select(
+                    pl.col("label").alias("stage"),
+                    pl.col("shown" if on else "referrals").alias("referrals"),
+                ),
+                name="funnel",
+                context=context,
+                caption="Each stage is part of the one before it, so the gap between two stages "
+                "is a count too: a stage is withheld where it would give away a gap of 1 to 4."
+                if on
+                else "Each stage is part of the one before it.",
+            )
+
 
 # ----------------------------------------------------------------- forces yet to refer
 with tabs[2]:

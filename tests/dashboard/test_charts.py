@@ -119,6 +119,36 @@ def test_vertical_bar_chart_leaves_room_above_the_tallest_bar() -> None:
     assert "range" not in spec["layout"]["xaxis"]
 
 
+@pytest.mark.parametrize("horizontal", [True, False])
+def test_a_chart_of_zeros_has_its_value_axis_from_zero(horizontal: bool) -> None:
+    """Plotly draws an axis from -1 to 1 when every bar is 0 (a backlog all decided):
+    a count's axis starts at 0 instead, in plain and stacked bars alike."""
+    zeros = pl.DataFrame({"band": ["0-30 days", "31-90 days"], "n": [0, 0], "m": [0, 0]})
+    axis = "xaxis" if horizontal else "yaxis"
+    common = {"category": "band", "title": "t", "category_title": "c", "value_title": "v"}
+    plain = sent(bar_chart(zeros, value="n", horizontal=horizontal, **common))
+    stacked = sent(stacked_bars(zeros, series=["n", "m"], horizontal=horizontal, **common))
+    for spec in (plain, stacked):
+        assert spec["layout"][axis]["rangemode"] == "nonnegative"
+        other = "yaxis" if horizontal else "xaxis"
+        assert "rangemode" not in spec["layout"][other]
+
+
+def test_bar_chart_leaves_negative_values_an_axis_below_zero() -> None:
+    """A value axis is held at zero only when no value is negative."""
+    spec = sent(
+        bar_chart(
+            pl.DataFrame({"c": ["a", "b"], "n": [-3, 5]}),
+            category="c",
+            value="n",
+            title="t",
+            category_title="c",
+            value_title="v",
+        )
+    )
+    assert "rangemode" not in spec["layout"]["xaxis"]
+
+
 def test_bar_chart_prints_the_given_text_column() -> None:
     frame = FRAME.with_columns(pl.Series("shown", ["12", "<5", "1234"]))
     (bar,) = force_bars(frame, text="shown")["data"]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import pandas as pd
@@ -757,3 +757,45 @@ def test_a_label_column_at_the_page_width_fits_its_longest_value(
             assert width >= min(longest * LABEL_CHAR_PX, LABEL_MAX_PX), (label, first, width)
             checked += 1
     assert checked, "no table at the page's width with a text label was checked"
+
+
+def _tabs_or_page(at: AppTest, page: str) -> Iterator[str]:
+    """The page's tabs shown in turn, or the page itself when it has drawn no tabs
+    (a page that stops before its tabs with nothing to show)."""
+    if at.tabs:
+        yield from every_tab(at, page)
+    else:
+        yield ""
+
+
+@pytest.mark.parametrize("page", ["", "referrals", "offences", "outcomes", "learning"])
+def test_a_force_that_referred_nothing_draws_no_empty_chart(open_page: OpenPage, page: str) -> None:
+    """Durham Constabulary has no referral in the hand-made store: every section says
+    that nothing matches the filters, and none draws a chart of zeros on an axis from
+    -1 to 1 or a table reading "empty". Progress still lists the force as yet to refer."""
+    at = open_page(page, "oversight", query={"force": "Durham Constabulary"})
+    for label in _tabs_or_page(at, page):
+        assert not at.get("plotly_chart"), label
+        infos = [str(i.value) for i in at.info]
+        if label == "Forces yet to refer":
+            listed = pl.from_pandas(at.dataframe[0].value)
+            assert listed["Force"].to_list() == ["Durham Constabulary"]
+        else:
+            assert any("match the filters" in i for i in infos), (label, infos)
+            assert not at.dataframe, label
+
+
+def test_outcomes_of_ineligible_referrals_only_say_what_is_left(open_page: OpenPage) -> None:
+    """Filtered to ineligible referrals (Cleveland's one, in the hand-made store): their
+    original outcome types are drawn, and the sections about eligible referrals (the
+    review's decisions, time in stage, the backlog, throughput) say none match."""
+    at = open_page("outcomes", "steward", disclosure_off=True, query={"eligibility": "ineligible"})
+    for label in every_tab(at, "outcomes"):
+        infos = [str(i.value) for i in at.info]
+        if label == "Original outcomes":
+            assert len(at.get("plotly_chart")) == 1
+            table = pl.from_pandas(at.dataframe[0].value)
+            assert table["Referrals"].cast(pl.Int64).sum() == 1
+        else:
+            assert "No eligible referrals match the filters." in infos, (label, infos)
+            assert not at.get("plotly_chart") and not at.dataframe, label
