@@ -117,17 +117,19 @@ def bar_chart(
         if top > 0 and min(shown) >= 0:
             fig.update_yaxes(range=[0, top * 1.15])
     if min(shown, default=0) >= 0:
-        _value_axis_from_zero(fig, horizontal)
+        value_axis_from_zero(fig, horizontal)
     return fig
 
 
-def _value_axis_from_zero(fig: go.Figure, horizontal: bool) -> None:
-    """Counts, days and rates are never negative: their axis starts at 0, even when
-    every bar is 0 (Plotly would otherwise draw an axis from -1 to 1)."""
+def value_axis_from_zero(fig: go.Figure, horizontal: bool = False) -> None:
+    """A count, a number of days, a share or a rate is never negative, and a bar's or a
+    line's height is read as its size: the value axis starts at 0 (the y axis, or the
+    x axis of horizontal bars). With every value 0 it runs from 0 to 1, where Plotly
+    would otherwise draw an axis from -1 to 1."""
     if horizontal:
-        fig.update_xaxes(rangemode="nonnegative")
+        fig.update_xaxes(rangemode="tozero")
     else:
-        fig.update_yaxes(rangemode="nonnegative")
+        fig.update_yaxes(rangemode="tozero")
 
 
 def line_chart(
@@ -161,7 +163,7 @@ def line_chart(
         )
     # Every line here is a count or a score: its axis starts at zero, so the height of
     # a line is read as its size.
-    fig.update_yaxes(rangemode="tozero")
+    value_axis_from_zero(fig)
     return base_layout(fig, title, x_title, y_title)
 
 
@@ -213,7 +215,7 @@ def stacked_bars(
         height=height,
     )
     fig.update_layout(barmode="stack")
-    _value_axis_from_zero(fig, horizontal)
+    value_axis_from_zero(fig, horizontal)
     if horizontal:
         fig.update_yaxes(autorange="reversed", automargin=True)
         # One bar per force makes a tall chart: the key goes above it, where it is seen

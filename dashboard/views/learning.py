@@ -18,6 +18,7 @@ from dashboard.components.charts import (  # noqa: E402
     SEQUENTIAL,
     bar_chart,
     base_layout,
+    value_axis_from_zero,
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
@@ -236,6 +237,7 @@ with tabs[2]:
             "Month of decision",
             "Share of assessed referrals (%)",
         )
+        value_axis_from_zero(fig)
         chart_with_table(
             fig,
             by_month.select(
@@ -369,6 +371,7 @@ with tabs[4]:
             "Learning theme",
             height=560,
         )
+        value_axis_from_zero(fig, horizontal=True)
         fig.update_yaxes(autorange="reversed", automargin=True)
         chart_with_table(
             fig,

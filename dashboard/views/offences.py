@@ -11,7 +11,13 @@ from dashboard.session import require_role
 
 context = require_role("offences")
 
-from dashboard.components.charts import OKABE_ITO, bar_chart, base_layout, stacked_bars  # noqa: E402
+from dashboard.components.charts import (  # noqa: E402
+    OKABE_ITO,
+    bar_chart,
+    base_layout,
+    stacked_bars,
+    value_axis_from_zero,
+)
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.data import (  # noqa: E402
@@ -229,6 +235,7 @@ with tabs[3]:
             "Year the crime was recorded",
             "Referrals (count)",
         )
+        value_axis_from_zero(fig)
         chart_with_table(
             fig,
             y.table.with_columns(pl.col("crime_year").cast(pl.String)),

@@ -17,6 +17,7 @@ from dashboard.components.charts import (  # noqa: E402
     bar_chart,
     base_layout,
     tile_map,
+    value_axis_from_zero,
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
@@ -227,6 +228,7 @@ with tabs[1]:
                 "Residents of the force area (log scale)",
                 "Referrals per 100,000 residents",
             )
+            value_axis_from_zero(fig)
             ticks = [
                 v
                 for v in (10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000)
@@ -346,6 +348,7 @@ with tabs[3]:
             "Week beginning (Monday)" if period == "Week" else "Month",
             "Referrals (count)",
         )
+        value_axis_from_zero(fig)
         chart_with_table(
             fig,
             trend_shown.table.with_columns(pl.col("period_start").cast(pl.String), covers),

@@ -129,7 +129,7 @@ def test_a_chart_of_zeros_has_its_value_axis_from_zero(horizontal: bool) -> None
     plain = sent(bar_chart(zeros, value="n", horizontal=horizontal, **common))
     stacked = sent(stacked_bars(zeros, series=["n", "m"], horizontal=horizontal, **common))
     for spec in (plain, stacked):
-        assert spec["layout"][axis]["rangemode"] == "nonnegative"
+        assert spec["layout"][axis]["rangemode"] == "tozero"
         other = "yaxis" if horizontal else "xaxis"
         assert "rangemode" not in spec["layout"][other]
 

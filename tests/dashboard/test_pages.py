@@ -799,3 +799,38 @@ def test_outcomes_of_ineligible_referrals_only_say_what_is_left(open_page: OpenP
         else:
             assert "No eligible referrals match the filters." in infos, (label, infos)
             assert not at.get("plotly_chart") and not at.dataframe, label
+
+
+def _value_axes(spec: dict) -> list[tuple[str, dict]]:
+    """(trace type, value axis) for each bar or line trace: the x axis of horizontal
+    bars, the y axis of the rest. Heat maps and the tile map have no value axis."""
+    layout = spec.get("layout", {})
+    found = []
+    for trace in spec.get("data", []):
+        kind = trace.get("type", "scatter")
+        if kind not in ("bar", "scatter") or layout.get("xaxis", {}).get("visible") is False:
+            continue
+        axis = "xaxis" if trace.get("orientation") == "h" else "yaxis"
+        found.append((kind, layout.get(axis, {})))
+    return found
+
+
+@pytest.mark.parametrize("page", ["", "referrals", "offences", "outcomes", "learning"])
+def test_every_count_or_share_axis_starts_at_zero(open_page: OpenPage, page: str) -> None:
+    """A bar's or a line's height is read as its size, so every value axis (counts,
+    days, shares, rates) starts at 0, on every tab, for every role's view: none is
+    left to Plotly, which starts a small series' axis above 0 or an all-zero one at -1."""
+    import json
+
+    at = open_page(page, "oversight")
+    seen = 0
+    for label in every_tab(at, page):
+        for chart in at.get("plotly_chart"):
+            spec = json.loads(chart.proto.spec)
+            for kind, axis in _value_axes(spec):
+                held = axis.get("rangemode") == "tozero" or (
+                    "range" in axis and axis["range"][0] == 0
+                )
+                assert held, (label, kind, spec["layout"].get("title", {}).get("text"), axis)
+                seen += 1
+    assert seen, "no axis was checked"
