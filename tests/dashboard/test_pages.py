@@ -815,14 +815,16 @@ def _value_axes(spec: dict) -> list[tuple[str, dict]]:
     return found
 
 
-@pytest.mark.parametrize("page", ["", "referrals", "offences", "outcomes", "learning"])
+@pytest.mark.parametrize(
+    "page", ["", "referrals", "offences", "outcomes", "learning", "data-quality"]
+)
 def test_every_count_or_share_axis_starts_at_zero(open_page: OpenPage, page: str) -> None:
     """A bar's or a line's height is read as its size, so every value axis (counts,
     days, shares, rates) starts at 0, on every tab, for every role's view: none is
     left to Plotly, which starts a small series' axis above 0 or an all-zero one at -1."""
     import json
 
-    at = open_page(page, "oversight")
+    at = open_page(page, "steward" if page == "data-quality" else "oversight")
     seen = 0
     for label in every_tab(at, page):
         for chart in at.get("plotly_chart"):
