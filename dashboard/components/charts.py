@@ -7,6 +7,7 @@ markers of different shapes, and the map's tiles show their force and value.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from itertools import pairwise
 from typing import Any
 
@@ -130,6 +131,24 @@ def value_axis_from_zero(fig: go.Figure, horizontal: bool = False) -> None:
         fig.update_xaxes(rangemode="tozero")
     else:
         fig.update_yaxes(rangemode="tozero")
+
+
+#: Over this many calendar months or fewer, a month axis has a tick for each month.
+MONTH_TICKS_UP_TO = 12
+
+
+def month_axis(fig: go.Figure, months: Sequence[date]) -> None:
+    """An x axis of calendar months (each point at its month's first day) labelled as
+    months ("Sep 2025"). Over a year or less, Plotly puts its ticks at weeks ("Aug 31",
+    "Sep 7") between two monthly points, which reads as weekly data; so up to
+    ``MONTH_TICKS_UP_TO`` months there is one tick a month. Over longer spans Plotly's
+    own month or year ticks stand."""
+    if not months:
+        return
+    first, last = min(months), max(months)
+    span = (last.year - first.year) * 12 + last.month - first.month + 1
+    if span <= MONTH_TICKS_UP_TO:
+        fig.update_xaxes(dtick="M1", tick0="2000-01-01", tickformat="%b %Y")
 
 
 def line_chart(

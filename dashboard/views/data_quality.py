@@ -32,6 +32,7 @@ from dashboard.components.charts import (  # noqa: E402
     bar_chart,
     base_layout,
     line_chart,
+    month_axis,
 )
 from dashboard.components.figure_block import (  # noqa: E402
     chart_with_table,
@@ -244,6 +245,7 @@ else:
         y_title="Overall quality score (0-100)",
     )
     fig.update_yaxes(range=[0, 105])
+    month_axis(fig, by_month["month"].to_list())
     chart_with_table(
         fig,
         by_month.select(

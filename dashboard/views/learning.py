@@ -18,6 +18,7 @@ from dashboard.components.charts import (  # noqa: E402
     SEQUENTIAL,
     bar_chart,
     base_layout,
+    month_axis,
     value_axis_from_zero,
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
@@ -238,6 +239,7 @@ with tabs[2]:
             "Share of assessed referrals (%)",
         )
         value_axis_from_zero(fig)
+        month_axis(fig, months.to_list())
         chart_with_table(
             fig,
             by_month.select(

@@ -12,7 +12,7 @@ from dashboard.session import require_role
 
 context = require_role("")
 
-from dashboard.components.charts import bar_chart, line_chart  # noqa: E402
+from dashboard.components.charts import bar_chart, line_chart, month_axis  # noqa: E402
 from dashboard.components.figure_block import (  # noqa: E402
     chart_with_table,
     section_tabs,
@@ -189,6 +189,7 @@ with tabs[0]:
                 x_title="Month referred",
                 y_title="Referrals (count)",
             )
+            month_axis(fig, plot["period_start"].to_list())
             table_out = series.select(
                 pl.col("period_start").dt.strftime("%Y-%m").alias("month"),
                 pl.col("referrals_display").alias("referrals"),

@@ -16,6 +16,7 @@ from dashboard.components.charts import (  # noqa: E402
     SUPPRESSED_GREY,
     bar_chart,
     base_layout,
+    month_axis,
     tile_map,
     value_axis_from_zero,
 )
@@ -349,6 +350,8 @@ with tabs[3]:
             "Referrals (count)",
         )
         value_axis_from_zero(fig)
+        if period == "Month":
+            month_axis(fig, tplot["period_start"].to_list())
         chart_with_table(
             fig,
             trend_shown.table.with_columns(pl.col("period_start").cast(pl.String), covers),

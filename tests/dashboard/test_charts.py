@@ -4,6 +4,7 @@ hand-made frames."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -17,6 +18,7 @@ from dashboard.components.charts import (
     SUPPRESSED_GREY,
     bar_chart,
     line_chart,
+    month_axis,
     stacked_bars,
 )
 
@@ -330,3 +332,46 @@ def test_tile_map_colour_scale_runs_from_the_lowest_to_the_highest_value() -> No
     assert (shaded.marker.cmin, shaded.marker.cmax) == (2.4, 4.7)
     inks = dict(zip(shaded.marker.color, shaded.textfont.color, strict=True))
     assert inks == {2.4: "#111111", 2.8: "#111111", 4.7: "#FFFFFF"}
+
+
+def _months(first: date, count: int) -> list[date]:
+    return [
+        date(first.year + (first.month - 1 + i) // 12, (first.month - 1 + i) % 12 + 1, 1)
+        for i in range(count)
+    ]
+
+
+def test_a_short_month_axis_has_a_tick_each_month_named_as_a_month() -> None:
+    """Two months (Sep and Oct 2025) drew ticks at Aug 31, Sep 7, ... Sep 28, which read
+    as weekly data; up to 12 months there is one tick a month, labelled "Sep 2025"."""
+    assert _months(date(2025, 11, 1), 3) == [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
+    for months in (_months(date(2025, 9, 1), 2), _months(date(2025, 1, 1), 12), [date(2025, 9, 1)]):
+        fig = line_chart(
+            pl.DataFrame({"m": months, "n": list(range(len(months)))}),
+            x="m",
+            ys=["n"],
+            title="t",
+            x_title="Month",
+            y_title="Referrals (count)",
+        )
+        month_axis(fig, months)
+        axis = sent(fig)["layout"]["xaxis"]
+        assert (axis["dtick"], axis["tickformat"]) == ("M1", "%b %Y"), len(months)
+        assert axis["tick0"].startswith("2000-01-01")  # ticks on the first of the month
+
+
+def test_a_long_month_axis_keeps_plotlys_own_ticks() -> None:
+    """Thirteen months or more (the whole review period is 15 years): Plotly's month
+    or year ticks stand; one tick a month would crowd them."""
+    months = _months(date(2024, 10, 1), 13)
+    fig = line_chart(
+        pl.DataFrame({"m": months, "n": list(range(13))}),
+        x="m",
+        ys=["n"],
+        title="t",
+        x_title="Month",
+        y_title="Referrals (count)",
+    )
+    month_axis(fig, months)
+    axis = sent(fig)["layout"]["xaxis"]
+    assert "dtick" not in axis and "tickformat" not in axis

@@ -836,3 +836,41 @@ def test_every_count_or_share_axis_starts_at_zero(open_page: OpenPage, page: str
                 assert held, (label, kind, spec["layout"].get("title", {}).get("text"), axis)
                 seen += 1
     assert seen, "no axis was checked"
+
+
+#: The charts drawn by calendar month: (page, tab session key, tab, extra state).
+MONTH_CHARTS = [
+    ("", "progress_tab", "Referrals over time", {}),
+    ("referrals", "referrals_tab", "Trend", {"referrals_period": "Month"}),
+    ("learning", "learning_tab", "By month", {}),
+    ("data-quality", None, None, {}),
+]
+
+
+@pytest.mark.parametrize("query", [None, CUT], ids=["all", "six-weeks"])
+@pytest.mark.parametrize(("page", "key", "tab", "state"), MONTH_CHARTS)
+def test_a_chart_by_month_over_a_year_or_less_ticks_each_month(
+    open_page: OpenPage, page: str, key: str | None, tab: str | None, state: dict, query
+) -> None:
+    """Two monthly points drew ticks at weeks (Aug 31, Sep 7, ...): a chart by month
+    whose months (read from the chart's own points) span a year or less has one tick a
+    month, named as a month."""
+    import json
+
+    at = open_page(page, "steward", query=query)
+    if key:
+        at.session_state[key] = tab
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    monthly = [c for c in charts if c["data"] and str(c["data"][0]["x"][0]).endswith("-01")]
+    assert monthly, [c["layout"].get("title") for c in charts]
+    for spec in monthly:
+        xs = sorted({date.fromisoformat(str(x)[:10]) for t in spec["data"] for x in t["x"]})
+        span = (xs[-1].year - xs[0].year) * 12 + xs[-1].month - xs[0].month + 1
+        axis = spec["layout"]["xaxis"]
+        if span <= 12:
+            assert (axis.get("dtick"), axis.get("tickformat")) == ("M1", "%b %Y"), span
+        else:
+            assert "dtick" not in axis, span
