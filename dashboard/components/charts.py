@@ -133,6 +133,14 @@ def value_axis_from_zero(fig: go.Figure, horizontal: bool = False) -> None:
         fig.update_yaxes(rangemode="tozero")
 
 
+def count_scale(z: Sequence[Sequence[float | None]]) -> dict[str, float]:
+    """A heat map's colour scale for counts or shares: from 0 to the largest value (to
+    1 when every value is 0 or hidden). Plotly's own scale runs from the smallest value,
+    so with every cell 0 its colour bar read -0.5 to 0.5, as if counts went negative."""
+    top = max((v for row in z for v in row if v is not None), default=0)
+    return {"zmin": 0, "zmax": max(top, 1)}
+
+
 #: Over this many calendar months or fewer, a month axis has a tick for each month.
 MONTH_TICKS_UP_TO = 12
 

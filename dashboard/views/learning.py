@@ -18,6 +18,7 @@ from dashboard.components.charts import (  # noqa: E402
     SEQUENTIAL,
     bar_chart,
     base_layout,
+    count_scale,
     month_axis,
     value_axis_from_zero,
 )
@@ -90,18 +91,23 @@ with tabs[0]:
                 ]
             ).alias("shown")
         )
-        top = splot.filter(pl.col("percent").is_not_null()).sort("percent", descending=True)
+        # Named only when no hidden count (<5, withheld) could be larger; every share
+        # has the same denominator, so the largest count is the largest share.
+        leader = certain_leader(s.table, "label", ["referrals"])
+        top = splot.filter(pl.col("label") == leader)
+        if leader is None:
+            stitle = "Learning themes found in assessed referrals"
+        elif top["percent"][0] is None:
+            stitle = f"{leader} is the theme found most often"
+        else:
+            stitle = f"{leader}: found in {top['percent'][0]:.0f}% of assessed referrals"
         chart_with_table(
             bar_chart(
                 splot.sort("percent", descending=True, nulls_last=True),
                 category="label",
                 value="percent",
                 text="shown",
-                title=(
-                    f"{top['label'][0]}: found in {top['percent'][0]:.0f}% of assessed referrals"
-                    if top.height
-                    else "Learning themes"
-                ),
+                title=stitle,
                 category_title="Learning theme",
                 value_title="Share of assessed referrals (%)",
             ),
@@ -153,6 +159,7 @@ with tabs[1]:
                 text=text,
                 texttemplate="%{text}",
                 colorscale=SEQUENTIAL,
+                **count_scale(z),
                 colorbar={"title": {"text": "% assessed"}},
                 hovertemplate="%{y}, %{x}: %{text}<extra></extra>",
                 xgap=2,
@@ -290,6 +297,7 @@ with tabs[3]:
                 text=text,
                 texttemplate="%{text}",
                 colorscale=SEQUENTIAL,
+                **count_scale(z),
                 colorbar={"title": {"text": "referrals"}},
                 hovertemplate="%{y} with %{x}: %{text}<extra></extra>",
                 xgap=2,

@@ -375,3 +375,12 @@ def test_a_long_month_axis_keeps_plotlys_own_ticks() -> None:
     month_axis(fig, months)
     axis = sent(fig)["layout"]["xaxis"]
     assert "dtick" not in axis and "tickformat" not in axis
+
+
+def test_count_scale_runs_from_zero_to_the_largest_cell() -> None:
+    from dashboard.components.charts import count_scale
+
+    assert count_scale([[3, 7], [None, 2]]) == {"zmin": 0, "zmax": 7}
+    assert count_scale([[0, None], [0, 0]]) == {"zmin": 0, "zmax": 1}
+    assert count_scale([[None]]) == {"zmin": 0, "zmax": 1}
+    assert count_scale([[0.5, 62.5]]) == {"zmin": 0, "zmax": 62.5}

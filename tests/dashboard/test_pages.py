@@ -874,3 +874,52 @@ def test_a_chart_by_month_over_a_year_or_less_ticks_each_month(
             assert (axis.get("dtick"), axis.get("tickformat")) == ("M1", "%b %Y"), span
         else:
             assert "dtick" not in axis, span
+
+
+def _bold_titles(at: AppTest) -> list[str]:
+    """The chart titles on the page (printed above each chart in bold)."""
+    return [
+        str(m.value).strip("*")
+        for m in at.markdown
+        if str(m.value).startswith("**") and str(m.value).endswith("**")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        # 9 assessed referrals, all 9 with this theme, every other theme 0
+        (None, "Lines of inquiry not followed: found in 100% of assessed referrals"),
+        # Essex: 1 assessed referral: its theme's count is <5, every other 0; the <5 is
+        # at least 1, so it surely leads, but its share is withheld with it
+        ({"force": "Essex Police"}, "Lines of inquiry not followed is the theme found most often"),
+    ],
+)
+def test_the_most_found_theme_is_named_only_when_sure(
+    open_page: OpenPage, query: dict | None, title: str
+) -> None:
+    """The title named the largest share shown, so with the leading theme's count <5 it
+    read "Victim account not taken to best practice: found in 0% of assessed referrals"."""
+    at = open_page("learning", "oversight", query=query)
+    assert _bold_titles(at)[0] == title
+
+
+def test_learning_heat_maps_colour_from_zero(open_page: OpenPage) -> None:
+    """Both heat maps' colour scales run from 0 to their largest cell (to 1 when every
+    cell is 0 or hidden): with Essex's one assessed referral the co-occurrence colour bar
+    ran from -0.5 to 0.5 referrals."""
+    import json
+
+    for query in (None, {"force": "Essex Police"}):
+        at = open_page("learning", "oversight", query=query)
+        seen = 0
+        for tab in ("By force", "Found together"):
+            at.session_state["learning_tab"] = tab
+            at.run()
+            (chart,) = at.get("plotly_chart")
+            (heat,) = json.loads(chart.proto.spec)["data"]
+            cells = [v for row in heat["z"] for v in row if v is not None]
+            assert heat["zmin"] == 0, tab
+            assert heat["zmax"] == max([*cells, 1]), (tab, query)
+            seen += 1
+        assert seen == 2
