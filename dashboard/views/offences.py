@@ -138,7 +138,12 @@ with tabs[1]:
         cplot = c.values.with_columns(
             c.table["referrals"].alias("shown"), codes["offence"].alias("offence")
         ).filter(pl.col("referrals").is_null() | (pl.col("referrals") > 0))
-        ctop = cplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
+        # A title names a leader only when no hidden figure (<5, withheld) or tie could
+        # make another row the largest, and only with its count shown.
+        ctop = cplot.filter(
+            pl.col("code") == pl.lit(certain_leader(cplot, "code", ["shown"]), dtype=pl.String),
+            pl.col("referrals") > 0,
+        )
         chart_with_table(
             bar_chart(
                 cplot.sort("referrals", descending=True, nulls_last=True),
@@ -176,7 +181,10 @@ with tabs[2]:
         fplot = f.values.with_columns(
             pl.col("force").replace_strict(short_names, default=pl.col("force")).alias("short_name")
         )
-        rape_top = fplot.filter(pl.col("Rape").is_not_null()).sort("Rape", descending=True)
+        rape_top = fplot.filter(
+            pl.col("force") == pl.lit(certain_leader(f.table, "force", ["Rape"]), dtype=pl.String),
+            pl.col("Rape") > 0,
+        )
         chart_with_table(
             stacked_bars(
                 fplot,
@@ -312,8 +320,9 @@ with tabs[4]:
             .replace_strict(short_names, default=pl.col("force"))
             .alias("short_name"),
         )
-        rtop = rplot.filter(pl.col("rape_referrals").is_not_null()).sort(
-            "rape_referrals", descending=True
+        rtop = rplot.filter(
+            pl.col("force") == pl.lit(certain_leader(rplot, "force", ["shown"]), dtype=pl.String),
+            pl.col("rape_referrals") > 0,
         )
         chart_with_table(
             bar_chart(

@@ -19,6 +19,7 @@ from dashboard.data import (  # noqa: E402
     Shown,
     ask,
     audit_shown,
+    certain_leader,
     disclosure_config,
     frames,
     headline_shown,
@@ -243,7 +244,12 @@ with tabs[1]:
             rate_columns={"percent": ["referrals"]},
         )
         oplot = o.values.with_columns(o.table["referrals"].alias("shown"), orig["outcome"])
-        otop = oplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
+        # Named only when no hidden count or tie could make another outcome the largest.
+        otop = oplot.filter(
+            pl.col("original_outcome")
+            == pl.lit(certain_leader(oplot, "original_outcome", ["shown"]), dtype=pl.String),
+            pl.col("referrals") > 0,
+        )
         chart_with_table(
             bar_chart(
                 oplot,

@@ -23,7 +23,7 @@ from dashboard.components.charts import (  # noqa: E402
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.components.periods import PARTIAL_PATTERN, coverage_column, partial_caption  # noqa: E402
-from dashboard.data import ask, certain_leader, frames, shown_table  # noqa: E402
+from dashboard.data import ask, certain_leader, disclosure_config, frames, shown_table  # noqa: E402
 from metrics import reference, volumes  # noqa: E402
 
 on = context.disclosure_on
@@ -48,13 +48,32 @@ force_shown = shown_table(
 )
 values = force_shown.values
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
+populations = dict(zip(by_force["force"], by_force["population"], strict=True))
 
 
 def _top(frame: pl.DataFrame, column: str) -> dict | None:
-    ranked = frame.filter(pl.col(column).is_not_null()).sort(
-        [column, "force"], descending=[True, False]
-    )
-    return ranked.row(0, named=True) if ranked.height else None
+    """The force that surely has the most referrals, or the highest rate, from the
+    figures as shown; None when a hidden count, or a tie, leaves it in doubt, or when
+    its own figure is hidden. A rate hidden with its count of ``<5`` is at most 4 per
+    the force's residents; one ``withheld`` could be any size."""
+    if column == "referrals":
+        leader = certain_leader(frame, "force", ["referrals_shown"])
+    else:
+        threshold = disclosure_config().threshold
+        bounds = []
+        for row in frame.iter_rows(named=True):
+            rate, shown, people = row["per_100k"], row["referrals_shown"], populations[row["force"]]
+            if rate is not None:
+                bounds.append((row["force"], rate, rate))
+            elif shown is not None and (people or 0) >= reference.MIN_POPULATION_FOR_RATE:
+                per = volumes.PER / people  # the rate of one referral
+                hidden = (per, (threshold - 1) * per) if shown == "<5" else (0.0, float("inf"))
+                bounds.append((row["force"], *hidden))
+        best = max(bounds, key=lambda b: b[1], default=None)
+        sure = best is not None and all(best[1] > high for f, _, high in bounds if f != best[0])
+        leader = best[0] if sure else None
+    row = frame.filter(pl.col("force") == pl.lit(leader, dtype=pl.String), pl.col(column) > 0)
+    return row.row(0, named=True) if row.height else None
 
 
 def _with_labels(shown, columns: list[str]) -> pl.DataFrame:
@@ -273,7 +292,10 @@ with tabs[2]:
         rplot = region_shown.values.with_columns(
             region_shown.table["referrals"].cast(pl.String).alias("shown")
         )
-        rtop = rplot.filter(pl.col("referrals").is_not_null()).sort("referrals", descending=True)
+        leading_region = certain_leader(rplot, "region", ["shown"])
+        rtop = rplot.filter(
+            pl.col("region") == pl.lit(leading_region, dtype=pl.String), pl.col("referrals") > 0
+        )
         chart_with_table(
             bar_chart(
                 rplot.sort("referrals", descending=True, nulls_last=True),

@@ -923,3 +923,46 @@ def test_learning_heat_maps_colour_from_zero(open_page: OpenPage) -> None:
             assert heat["zmax"] == max([*cells, 1]), (tab, query)
             seen += 1
         assert seen == 2
+
+
+@pytest.mark.parametrize(
+    ("role", "query", "state", "title"),
+    [
+        # Cleveland's 5 referrals are withheld beside Kent's 7 (secondary suppression):
+        # its rate (0.9 per 100,000 to Kent's 0.4) could be the highest, and is.
+        ("oversight", None, {"referrals_measure": "Per 100,000 residents"}, "Referrals by force"),
+        ("oversight", None, {}, "Referrals by force"),
+        ("oversight", None, {"referrals_tab": "By region"}, "Referrals by region"),
+        # every figure shown: the leaders, worked out from the store's table
+        (
+            "steward",
+            None,
+            {"referrals_measure": "Per 100,000 residents"},
+            "Cleveland has the highest rate: 0.9 per 100,000",
+        ),
+        ("steward", None, {}, "Kent referred the most files: 7"),
+        ("steward", None, {"referrals_tab": "By region"}, "South East referred the most files: 7"),
+        # one force in view, its count shown
+        (
+            "oversight",
+            {"force": "Cleveland Police"},
+            {"referrals_measure": "Per 100,000 residents"},
+            "Cleveland has the highest rate: 0.9 per 100,000",
+        ),
+        # one force in view, its count <5: no leader is named with a hidden figure
+        ("oversight", {"force": "Essex Police"}, {}, "Referrals by force"),
+    ],
+)
+def test_a_title_names_the_leading_force_only_when_the_figures_shown_prove_it(
+    open_page: OpenPage, role: str, query: dict | None, state: dict, title: str
+) -> None:
+    """A title stating which force or region leads was taken from the largest figure
+    shown, so with Cleveland withheld it read "Kent has the highest rate: 0.4 per
+    100,000", which is false (Cleveland's is 0.9). It now names a leader only when no
+    hidden figure could be larger (a <5 is at most 4 referrals, a withheld one could
+    be any number) and its own figure is shown."""
+    at = open_page("referrals", role, disclosure_off=role == "steward", query=query)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert _bold_titles(at)[0] == title
