@@ -83,9 +83,13 @@ def control_on_page(role: str | None, page: str | None) -> bool:
 
 
 def filters_from_url() -> Filters:
-    """The filters in the page's query string (no restriction when they cannot be read)."""
+    """The filters in the page's query string (no restriction when they cannot be read).
+
+    Every value of a repeated key is read (``?force=Kent+Police&force=Essex+Police``):
+    ``st.query_params.to_dict()`` keeps only the last, so a shared link to two forces
+    opened on one."""
     try:
-        return Filters.from_query_params(st.query_params.to_dict())
+        return Filters.from_query_params({k: st.query_params.get_all(k) for k in st.query_params})
     except InvalidFilter:
         return Filters()
 

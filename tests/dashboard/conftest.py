@@ -151,7 +151,7 @@ def open_page(
         *,
         url: str | None = None,
         disclosure_off: bool = False,
-        query: dict[str, str] | None = None,
+        query: dict[str, str | list[str]] | None = None,
         expect_failure: bool = False,
     ) -> AppTest:
         monkeypatch.setenv("BEACONPORT_DB_URL", url or synthetic_store_url)

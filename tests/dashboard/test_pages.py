@@ -348,6 +348,25 @@ def test_url_filters_restrict_the_figures(open_page: OpenPage) -> None:
     assert at.query_params["force"] in ("Kent Police", ["Kent Police"])
 
 
+def test_a_link_to_two_forces_opens_on_both(open_page: OpenPage) -> None:
+    """``?force=Kent+Police&force=Essex+Police`` (what choosing two forces writes to the
+    address bar) opened on Essex alone: the URL was read with ``to_dict()``, which keeps
+    a repeated key's last value. Kent's 7 and Essex's 2 referrals make 9."""
+    at = open_page(
+        "", "steward", disclosure_off=True, query={"force": ["Kent Police", "Essex Police"]}
+    )
+    assert {m.label: m.value for m in at.metric}["Referrals received"] == "9"
+    assert at.multiselect(key="filter_force").value == ["Kent Police", "Essex Police"]
+    assert at.query_params["force"] == ["Kent Police", "Essex Police"]
+
+
+def test_choosing_two_forces_writes_both_to_the_url(open_page: OpenPage) -> None:
+    at = open_page("", "steward", disclosure_off=True)
+    at.multiselect(key="filter_force").select("Kent Police").select("Essex Police").run()
+    assert {m.label: m.value for m in at.metric}["Referrals received"] == "9"
+    assert at.query_params["force"] == ["Kent Police", "Essex Police"]
+
+
 def test_dates_the_wrong_way_round_are_pointed_out(open_page: OpenPage) -> None:
     at = open_page("", "steward", query={"from": "2025-09-01", "to": "2025-08-01"})
     _no_exception(at)
