@@ -229,6 +229,23 @@ def certain_leader(table: pl.DataFrame, label: str, columns: Sequence[str]) -> o
     return None
 
 
+def sure_leader_row(
+    frame: pl.DataFrame,
+    label: str,
+    columns: Sequence[str],
+    value: str,
+    *,
+    shown: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The row of ``frame`` a title may name as the largest: the ``certain_leader`` of
+    the figures as shown (``columns`` of ``shown``, by default of ``frame`` itself), and
+    only when its own ``value`` is shown and above 0. Empty when no row surely leads."""
+    leader = certain_leader(frame if shown is None else shown, label, columns)
+    return frame.filter(
+        pl.col(label) == pl.lit(leader, dtype=frame.schema[label]), pl.col(value) > 0
+    )
+
+
 def is_exact(shown: str) -> bool:
     """Whether a figure as shown is its number (not ``<5`` or ``withheld``)."""
     return shown.replace(",", "").isdigit()

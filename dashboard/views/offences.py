@@ -29,6 +29,7 @@ from dashboard.data import (  # noqa: E402
     protect_covering,
     shown_count,
     shown_table,
+    sure_leader_row,
     wide,
     withhold_rows,
 )
@@ -140,10 +141,7 @@ with tabs[1]:
         ).filter(pl.col("referrals").is_null() | (pl.col("referrals") > 0))
         # A title names a leader only when no hidden figure (<5, withheld) or tie could
         # make another row the largest, and only with its count shown.
-        ctop = cplot.filter(
-            pl.col("code") == pl.lit(certain_leader(cplot, "code", ["shown"]), dtype=pl.String),
-            pl.col("referrals") > 0,
-        )
+        ctop = sure_leader_row(cplot, "code", ["shown"], "referrals")
         chart_with_table(
             bar_chart(
                 cplot.sort("referrals", descending=True, nulls_last=True),
@@ -181,10 +179,7 @@ with tabs[2]:
         fplot = f.values.with_columns(
             pl.col("force").replace_strict(short_names, default=pl.col("force")).alias("short_name")
         )
-        rape_top = fplot.filter(
-            pl.col("force") == pl.lit(certain_leader(f.table, "force", ["Rape"]), dtype=pl.String),
-            pl.col("Rape") > 0,
-        )
+        rape_top = sure_leader_row(fplot, "force", ["Rape"], "Rape", shown=f.table)
         chart_with_table(
             stacked_bars(
                 fplot,
@@ -320,10 +315,7 @@ with tabs[4]:
             .replace_strict(short_names, default=pl.col("force"))
             .alias("short_name"),
         )
-        rtop = rplot.filter(
-            pl.col("force") == pl.lit(certain_leader(rplot, "force", ["shown"]), dtype=pl.String),
-            pl.col("rape_referrals") > 0,
-        )
+        rtop = sure_leader_row(rplot, "force", ["shown"], "rape_referrals")
         chart_with_table(
             bar_chart(
                 rplot.sort("rape_referrals", descending=True, nulls_last=True),

@@ -19,13 +19,13 @@ from dashboard.data import (  # noqa: E402
     Shown,
     ask,
     audit_shown,
-    certain_leader,
     disclosure_config,
     frames,
     headline_shown,
     is_exact,
     shown_sum,
     shown_table,
+    sure_leader_row,
     wide,
     withhold_rows,
 )
@@ -245,11 +245,7 @@ with tabs[1]:
         )
         oplot = o.values.with_columns(o.table["referrals"].alias("shown"), orig["outcome"])
         # Named only when no hidden count or tie could make another outcome the largest.
-        otop = oplot.filter(
-            pl.col("original_outcome")
-            == pl.lit(certain_leader(oplot, "original_outcome", ["shown"]), dtype=pl.String),
-            pl.col("referrals") > 0,
-        )
+        otop = sure_leader_row(oplot, "original_outcome", ["shown"], "referrals")
         chart_with_table(
             bar_chart(
                 oplot,

@@ -23,7 +23,14 @@ from dashboard.components.charts import (  # noqa: E402
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.components.periods import PARTIAL_PATTERN, coverage_column, partial_caption  # noqa: E402
-from dashboard.data import ask, certain_leader, disclosure_config, frames, shown_table  # noqa: E402
+from dashboard.data import (  # noqa: E402
+    ask,
+    certain_leader,
+    disclosure_config,
+    frames,
+    shown_table,
+    sure_leader_row,
+)
 from metrics import reference, volumes  # noqa: E402
 
 on = context.disclosure_on
@@ -292,10 +299,7 @@ with tabs[2]:
         rplot = region_shown.values.with_columns(
             region_shown.table["referrals"].cast(pl.String).alias("shown")
         )
-        leading_region = certain_leader(rplot, "region", ["shown"])
-        rtop = rplot.filter(
-            pl.col("region") == pl.lit(leading_region, dtype=pl.String), pl.col("referrals") > 0
-        )
+        rtop = sure_leader_row(rplot, "region", ["shown"], "referrals")
         chart_with_table(
             bar_chart(
                 rplot.sort("referrals", descending=True, nulls_last=True),

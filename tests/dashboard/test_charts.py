@@ -341,31 +341,10 @@ def _months(first: date, count: int) -> list[date]:
     ]
 
 
-def test_a_short_month_axis_has_a_tick_each_month_named_as_a_month() -> None:
-    """Two months (Sep and Oct 2025) drew ticks at Aug 31, Sep 7, ... Sep 28, which read
-    as weekly data; up to 12 months there is one tick a month, labelled "Sep 2025"."""
-    assert _months(date(2025, 11, 1), 3) == [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
-    for months in (_months(date(2025, 9, 1), 2), _months(date(2025, 1, 1), 12), [date(2025, 9, 1)]):
-        fig = line_chart(
-            pl.DataFrame({"m": months, "n": list(range(len(months)))}),
-            x="m",
-            ys=["n"],
-            title="t",
-            x_title="Month",
-            y_title="Referrals (count)",
-        )
-        month_axis(fig, months)
-        axis = sent(fig)["layout"]["xaxis"]
-        assert (axis["dtick"], axis["tickformat"]) == ("M1", "%b %Y"), len(months)
-        assert axis["tick0"].startswith("2000-01-01")  # ticks on the first of the month
-
-
-def test_a_long_month_axis_keeps_plotlys_own_ticks() -> None:
-    """Thirteen months or more (the whole review period is 15 years): Plotly's month
-    or year ticks stand; one tick a month would crowd them."""
-    months = _months(date(2024, 10, 1), 13)
+def _month_axis_of(months: list[date]) -> dict:
+    """The x axis sent to the browser for a line chart by month with ``month_axis``."""
     fig = line_chart(
-        pl.DataFrame({"m": months, "n": list(range(13))}),
+        pl.DataFrame({"m": months, "n": list(range(len(months)))}),
         x="m",
         ys=["n"],
         title="t",
@@ -373,7 +352,23 @@ def test_a_long_month_axis_keeps_plotlys_own_ticks() -> None:
         y_title="Referrals (count)",
     )
     month_axis(fig, months)
-    axis = sent(fig)["layout"]["xaxis"]
+    return sent(fig)["layout"]["xaxis"]
+
+
+def test_a_short_month_axis_has_a_tick_each_month_named_as_a_month() -> None:
+    """Two months (Sep and Oct 2025) drew ticks at Aug 31, Sep 7, ... Sep 28, which read
+    as weekly data; up to 12 months there is one tick a month, labelled "Sep 2025"."""
+    assert _months(date(2025, 11, 1), 3) == [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
+    for months in (_months(date(2025, 9, 1), 2), _months(date(2025, 1, 1), 12), [date(2025, 9, 1)]):
+        axis = _month_axis_of(months)
+        assert (axis["dtick"], axis["tickformat"]) == ("M1", "%b %Y"), len(months)
+        assert axis["tick0"].startswith("2000-01-01")  # ticks on the first of the month
+
+
+def test_a_long_month_axis_keeps_plotlys_own_ticks() -> None:
+    """Thirteen months or more (the whole review period is 15 years): Plotly's month
+    or year ticks stand; one tick a month would crowd them."""
+    axis = _month_axis_of(_months(date(2024, 10, 1), 13))
     assert "dtick" not in axis and "tickformat" not in axis
 
 

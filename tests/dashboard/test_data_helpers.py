@@ -7,7 +7,14 @@ from itertools import product
 import polars as pl
 import pytest
 
-from dashboard.data import HEADLINE_DECISIONS, certain_leader, headline_shown, is_exact, shown_sum
+from dashboard.data import (
+    HEADLINE_DECISIONS,
+    certain_leader,
+    headline_shown,
+    is_exact,
+    shown_sum,
+    sure_leader_row,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -48,6 +55,21 @@ def test_a_leader_is_named_only_when_no_hidden_figure_could_change_it(
 ) -> None:
     table = pl.DataFrame(rows, schema=["year", "a", "b"], orient="row")
     assert certain_leader(table, "year", ["a", "b"]) == leader
+
+
+def test_a_title_row_is_the_sure_leader_with_its_own_count_shown() -> None:
+    """Values are null where the shown figure is hidden; the row comes back only when
+    it surely leads and its own count is shown above 0."""
+    values = pl.DataFrame({"force": ["A", "B", "C"], "n": [12, 7, None]})
+    shown = values.with_columns(pl.Series("text", ["12", "7", "<5"]))
+    assert sure_leader_row(shown, "force", ["text"], "n")["force"].to_list() == ["A"]
+    # judged on a separate table of shown figures: C withheld, so no one is sure
+    hidden = shown.with_columns(pl.Series("text", ["12", "7", "withheld"]))
+    assert sure_leader_row(values, "force", ["text"], "n", shown=hidden).height == 0
+    # a lone row leads surely, but a leader of 0 is no headline
+    one = pl.DataFrame({"force": ["A"], "n": [0], "text": ["0"]})
+    assert certain_leader(one, "force", ["text"]) == "A"
+    assert sure_leader_row(one, "force", ["text"], "n").height == 0
 
 
 # ----------------------------------------------------------------- the headline cards
