@@ -88,11 +88,29 @@ def theme_share_by_force(frames: StoreFrames, filters: Filters | None = None) ->
 
 def theme_share_by_month(frames: StoreFrames, filters: Filters | None = None) -> pl.DataFrame:
     """``theme_share`` per calendar month of the decision (``month`` is its first day);
-    months with no decision are absent. Sorted by month, then theme."""
+    months with no decision are absent. Sorted by month, then theme.
+
+    ``complete`` is false for the month running past the as-at date (the latest date
+    stored): its shares are of that month's decisions so far. ``covered_from`` and
+    ``covered_to`` give the days the data cover (as ``referrals_by_period``). The
+    filters' dates choose referrals by referral date, so they cut no month of decisions.
+    """
     assessed = _assessed(frames, filters).with_columns(
         pl.col("decision_date").dt.truncate("1mo").alias("month")
     )
-    return _theme_share(assessed, ["month"]).collect()
+    month_end = pl.col("month").dt.month_end()
+    covered_to = (
+        month_end if frames.as_at is None else pl.min_horizontal(month_end, pl.lit(frames.as_at))
+    )
+    return (
+        _theme_share(assessed, ["month"])
+        .with_columns(
+            (covered_to == month_end).alias("complete"),
+            pl.col("month").alias("covered_from"),
+            covered_to.alias("covered_to"),
+        )
+        .collect()
+    )
 
 
 def themes_by_decision(frames: StoreFrames, filters: Filters | None = None) -> pl.DataFrame:

@@ -51,10 +51,15 @@ def coverage_column(periods: pl.DataFrame, period: str) -> pl.Series:
     )
 
 
-def partial_caption(periods: pl.DataFrame, period: str, label: str | None = None) -> str | None:
+def partial_caption(
+    periods: pl.DataFrame, period: str, label: str | None = None, *, shares: bool = False
+) -> str | None:
     """A sentence under the chart naming each partial period, or None when all are whole.
 
-    ``label`` says how the chart marks them (``hatched bar``, say), if it does."""
+    ``label`` says how the chart marks them (``hatched bar``, say), if it does. With
+    ``shares`` the chart shows shares of the period's decisions, not counts: a partial
+    period's share is of the decisions made so far, which is comparable but rests on
+    fewer of them."""
     partial = periods.filter(~pl.col("complete"))
     if partial.height == 0:
         return None
@@ -64,11 +69,14 @@ def partial_caption(periods: pl.DataFrame, period: str, label: str | None = None
     )
     single = partial.height == 1
     marked = f" ({label}{'' if single else 's'})" if label else ""
-    if single:
-        tail = f"is only partly covered by the data shown{marked}: its count is not"
+    verb, its = ("is", "its") if single else ("are", "their")
+    covered = f"{verb} only partly covered by the data shown{marked}"
+    if shares:
+        tail = f"{covered}: {its} shares are of the decisions made so far, so they rest on fewer."
     else:
-        tail = f"are only partly covered by the data shown{marked}: their counts are not"
-    return f"{named[0].upper()}{named[1:]} {tail} comparable with a whole {period}'s."
+        counts = "count is" if single else "counts are"
+        tail = f"{covered}: {its} {counts} not comparable with a whole {period}'s."
+    return f"{named[0].upper()}{named[1:]} {tail}"
 
 
 def _period_name(start: date, period: str) -> str:

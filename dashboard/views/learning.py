@@ -24,6 +24,7 @@ from dashboard.components.charts import (  # noqa: E402
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
+from dashboard.components.periods import coverage_column, partial_caption  # noqa: E402
 from dashboard.data import ask, certain_leader, frames, is_exact, shown_long, shown_table  # noqa: E402
 from metrics import reference, themes  # noqa: E402
 from metrics.disclosure import WITHHELD  # noqa: E402
@@ -229,13 +230,27 @@ with tabs[2]:
                 )
             )
         months = by_month["month"].unique().sort()
+        # One row a month: whether the data cover it whole (the as-at date's month not).
+        coverage = (
+            by_month.select(
+                pl.col("month").alias("period_start"), "complete", "covered_from", "covered_to"
+            )
+            .unique("period_start")
+            .sort("period_start")
+        )
         latest = by_month.filter(pl.col("month") == months[-1]) if months.len() else by_month
         month_top = certain_leader(latest, "theme", ["display"]) if latest.height else None
         if month_top is not None:
             share = latest.filter(pl.col("theme") == month_top)["percent"][0]
-            mtitle = (
-                f"In {months[-1]:%B %Y}, the latest month, {labels[month_top].lower()} was "
-                "found most often" + (f": {share:.0f}% of decisions" if share is not None else "")
+            last = coverage.row(-1, named=True)
+            when = (
+                f"In {months[-1]:%B %Y}, the latest month,"
+                if last["complete"]
+                else f"In {months[-1]:%B %Y} so far (to {last['covered_to'].day} "
+                f"{last['covered_to']:%b}),"
+            )
+            mtitle = f"{when} {labels[month_top].lower()} was found most often" + (
+                f": {share:.0f}% of decisions" if share is not None else ""
             )
         else:
             mtitle = "Themes found each month, as a share of that month's decisions"
@@ -247,18 +262,23 @@ with tabs[2]:
         )
         value_axis_from_zero(fig)
         month_axis(fig, months.to_list())
+        covers = coverage.select(
+            pl.col("period_start").alias("month"), coverage_column(coverage, "month")
+        )
         chart_with_table(
             fig,
-            by_month.select(
+            by_month.join(covers, on="month", how="left", maintain_order="left").select(
                 pl.col("month").dt.strftime("%Y-%m"),
                 "label",
                 pl.col("display").alias("referrals_with_theme"),
                 *([] if on else ["assessed"]),
                 percent_shown(on),
+                "covers",
             ),
             name="themes by month",
             context=context,
             headers=THEME_HEADERS,
+            caption=partial_caption(coverage, "month", shares=True),
         )
 
 # ----------------------------------------------------------------- co-occurrence

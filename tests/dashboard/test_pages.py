@@ -744,6 +744,27 @@ def test_throughput_names_the_week_the_as_at_date_cuts(
     assert not any("partly covered" in str(c.value) for c in at.caption)
 
 
+def test_learning_by_month_names_the_month_the_as_at_date_cuts(
+    open_page: OpenPage, synthetic_store_url: str
+) -> None:
+    """Learning themes by month of decision: the month of the as-at date (8 March
+    2025) holds only the decisions made so far. Its table rows say so, the caption
+    names it, and a title about the latest month says "so far"; whole months say so."""
+    assert _frames(synthetic_store_url).as_at == date(2025, 3, 8)
+    for role, off in (("steward", True), ("oversight", False)):
+        at = open_page("learning", role, disclosure_off=off)
+        months = _shown_after(at, "learning_tab", "By month")
+        covered = dict(months.select("Month", "Covered").unique().iter_rows())
+        assert covered["2025-03"] == "partial: 1 to 8 Mar 2025", role
+        assert {v for m, v in covered.items() if m != "2025-03"} == {"whole month"}, role
+        assert (
+            "March 2025 (1 to 8 Mar 2025) is only partly covered by the data shown: its "
+            "shares are of the decisions made so far, so they rest on fewer."
+        ) in [str(c.value) for c in at.caption], role
+        titles = [t for t in _bold_titles(at) if t.startswith("In March 2025")]
+        assert titles and all(t.startswith("In March 2025 so far (to 8 Mar),") for t in titles)
+
+
 def _configured_width(df, column: str) -> int | None:
     import json
 

@@ -55,5 +55,18 @@ def test_the_column_and_the_caption_name_the_partial_month() -> None:
     )
 
 
+def test_a_caption_for_shares_says_they_rest_on_the_decisions_so_far() -> None:
+    assert partial_caption(PERIODS, "month", shares=True) == (
+        "November 2025 (1 to 4 Nov 2025) is only partly covered by the data shown: its "
+        "shares are of the decisions made so far, so they rest on fewer."
+    )
+    two = PERIODS.with_columns(pl.Series("complete", [False, True, False]))
+    assert partial_caption(two, "month", shares=True) == (
+        "September 2025 (1 to 30 Sep 2025) and November 2025 (1 to 4 Nov 2025) are only "
+        "partly covered by the data shown: their shares are of the decisions made so far, "
+        "so they rest on fewer."
+    )
+
+
 def test_no_caption_when_every_period_is_whole() -> None:
     assert partial_caption(PERIODS.head(2), "month", "hatched bar") is None

@@ -6,6 +6,7 @@ Assessed referrals: 1 (lines_of_inquiry, suspect_not_interviewed), 2 (lines_of_i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -54,6 +55,24 @@ def test_theme_share_by_month(hand_frames: StoreFrames) -> None:
     march = table.filter(table["month"] == date(2025, 3, 1))
     assert dict(march.select("theme", "referrals").rows())["lines_of_inquiry_not_followed"] == 1
     assert set(march["assessed"]) == {2}
+    # the store runs to 1 June 2025 (a conviction): both months are whole
+    assert hand_frames.as_at == date(2025, 6, 1)
+    months = table.select("month", "complete", "covered_from", "covered_to").unique().sort("month")
+    assert months.rows() == [
+        (date(2025, 2, 1), True, date(2025, 2, 1), date(2025, 2, 28)),
+        (date(2025, 3, 1), True, date(2025, 3, 1), date(2025, 3, 31)),
+    ]
+
+
+def test_the_month_of_the_as_at_date_is_partial(hand_frames: StoreFrames) -> None:
+    """Were the latest date stored 20 March 2025, March's shares would be of its
+    decisions to the 20th: 1 to 20 March covered, not the whole month."""
+    table = theme_share_by_month(replace(hand_frames, as_at=date(2025, 3, 20)))
+    months = table.select("month", "complete", "covered_from", "covered_to").unique().sort("month")
+    assert months.rows() == [
+        (date(2025, 2, 1), True, date(2025, 2, 1), date(2025, 2, 28)),
+        (date(2025, 3, 1), False, date(2025, 3, 1), date(2025, 3, 20)),
+    ]
 
 
 def test_themes_by_decision(hand_frames: StoreFrames) -> None:
