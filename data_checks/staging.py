@@ -35,6 +35,7 @@ being made this instant, or not ours) is left as it is.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import sqlite3
@@ -62,6 +63,7 @@ PART_ROWS = 125_000
 #: At most this many staging files for one insert.
 MAX_PARTS = 8
 _names = itertools.count(1)
+log = logging.getLogger("beaconport.staging")
 
 
 @contextmanager
@@ -91,9 +93,21 @@ def staging_area(conn: Connection) -> Iterator[None]:
         except SQLAlchemyError:
             # Never hand a connection with a file still attached back to the pool.
             conn.invalidate()
-        folder.cleanup()
-        if lock is not None:
-            os.close(lock)  # only now: until the folder is gone, it is in use
+        try:
+            folder.cleanup()
+        except OSError as exc:
+            # The transaction has ended (committed or rolled back): a folder that will
+            # not go is no reason to report the load as failed. Its lock is let go
+            # below, which marks it abandoned: the next load deletes it.
+            log.warning(
+                "beaconport: could not delete the staging folder %s (%s); "
+                "the next load will delete it",
+                folder.name,
+                exc.strerror or exc,
+            )
+        finally:
+            if lock is not None:
+                os.close(lock)  # only now: until the folder is gone, it is in use
 
 
 def remove_abandoned_folders(parent: Path) -> list[Path]:

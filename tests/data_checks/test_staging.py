@@ -159,6 +159,51 @@ def test_a_failure_rolls_the_staged_rows_back_and_cleans_up(db, monkeypatch, tmp
     assert _stored(engine, "staged") == []
 
 
+def _open_files_under(folder: Path) -> list[str]:
+    """The files under ``folder`` this process holds open (read from /proc)."""
+    fds = Path("/proc/self/fd")
+    held = []
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed while listing (the listing's own descriptor)
+        if target.startswith(f"{folder}/"):
+            held.append(target)
+    return held
+
+
+def test_a_folder_that_cannot_be_deleted_does_not_fail_the_load(db, monkeypatch, tmp_path, caplog):
+    """If deleting the staging folder fails (an error from the file system) after the
+    transaction has committed, the load is not reported as failed (its rows are
+    stored): a warning names the folder, its lock is let go at once rather than held
+    until the process ends, and the next load deletes it as abandoned."""
+    engine, staged, _ = db
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp))
+
+    def refuse(path, *args, **kwargs) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    with monkeypatch.context() as m, caplog.at_level("WARNING", "beaconport.staging"):
+        m.setattr("shutil.rmtree", refuse)
+        with engine.connect() as conn, staging_area(conn), conn.begin():
+            insert_staged(conn, staged, _frame(ROWS[:2]))
+    (left,) = tmp.glob("beaconport-load-*")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"beaconport: could not delete the staging folder {left} (Permission denied); "
+        "the next load will delete it"
+    ]
+    assert len(_stored(engine, "staged")) == 2
+    assert (left / "in-use.lock").exists()
+    assert _open_files_under(left) == []  # the lock is let go
+    with engine.connect() as conn, staging_area(conn), conn.begin():
+        insert_staged(conn, staged, _frame(ROWS[2:3]))
+    assert list(tmp.iterdir()) == []
+    assert len(_stored(engine, "staged")) == 3
+
+
 def test_a_file_that_cannot_be_detached_takes_its_connection_out_of_the_pool(db):
     """Used the wrong way round (the transaction still open when the staging area
     ends), SQLite refuses to detach the file; the connection is then discarded, so the
