@@ -7,6 +7,7 @@ printed as one line on standard error; no traceback is shown.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import weakref
@@ -189,3 +190,30 @@ from dashboard import (  # noqa: E402,F401
     cli_store,
     cli_users,
 )
+
+
+def flowed(doc: str) -> str:
+    """A docstring with each paragraph on one line (a paragraph starting with click's
+    ``\\b`` keeps its lines), for the terminal to wrap at its own width."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
+def _flow_help(typer_app: typer.Typer) -> None:
+    """Typer 0.29 keeps the single line breaks of a command's docstring after its first
+    paragraph, so ``--help`` printed each source line as a line of its own and then
+    wrapped it at the terminal's width, leaving a word or two alone on a line
+    ("eligibility", "1,273"). Every command's paragraphs now flow. Help text only;
+    plain string work, so no command imports rich for it."""
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.callback.__doc__ = flowed(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _flow_help(group.typer_instance)
+
+
+_flow_help(app)

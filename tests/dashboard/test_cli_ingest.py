@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -147,6 +148,41 @@ def _command_paths(command, path=()):
     yield list(path)
     for name, sub in getattr(command, "commands", {}).items():
         yield from _command_paths(sub, (*path, name))
+
+
+def _description(help_text: str) -> list[list[str]]:
+    """The paragraphs of a ``--help`` page's description (between the usage line and
+    the first panel), each as the lines printed."""
+    lines = help_text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Usage:" in line) + 1
+    end = next((i for i, line in enumerate(lines) if line.startswith("╭")), len(lines))
+    paragraphs, current = [], []
+    for line in (*lines[start:end], ""):
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            paragraphs.append(current)
+            current = []
+    return paragraphs
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_help_paragraphs_fill_the_terminal_width(width):
+    """``beaconport check --help`` printed "eligibility" alone on a line: Typer kept the
+    docstring's own line breaks and then wrapped at the terminal's width. Every
+    description's lines but a paragraph's last are now filled: the next word would
+    not have fitted on them."""
+    import typer.main
+
+    checked = 0
+    for args in _command_paths(typer.main.get_command(app)):
+        res = runner.invoke(app, [*args, "--help"], env={"COLUMNS": str(width)})
+        for paragraph in _description(res.stdout):
+            for line, following in itertools.pairwise(paragraph):
+                # one space before the word; a leading and a trailing margin column
+                assert len(line) + 1 + len(following.split()[0]) > width - 2, (args, line)
+                checked += 1
+    assert checked, "no paragraph ran over one line"
 
 
 def test_help_shows_no_type_beside_a_flag():
