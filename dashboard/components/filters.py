@@ -11,6 +11,7 @@ from datetime import date
 
 import streamlit as st
 
+from dashboard.components.periods import short_date
 from dashboard.session import filters_from_url
 from metrics import reference
 from metrics.filters import ELIGIBILITY_CHOICES, Filters
@@ -146,8 +147,8 @@ def describe_filters(filters: Filters) -> str:
     if filters.regions:
         parts.append("regions: " + ", ".join(filters.regions))
     if filters.date_from or filters.date_to:
-        start = filters.date_from.strftime("%d %b %Y") if filters.date_from else "the start"
-        end = filters.date_to.strftime("%d %b %Y") if filters.date_to else "the as-at date"
+        start = short_date(filters.date_from) if filters.date_from else "the start"
+        end = short_date(filters.date_to) if filters.date_to else "the as-at date"
         parts.append(f"referred from {start} to {end}")
     if filters.offence_groups:
         parts.append("offence groups: " + ", ".join(filters.offence_groups))

@@ -16,20 +16,26 @@ import polars as pl
 PARTIAL_PATTERN = "/"
 
 
-def _day(d: date) -> str:
+def short_date(d: date) -> str:
+    """``4 Nov 2025``: a day in prose and tables, without a leading zero."""
     return f"{d.day} {d:%b %Y}"
+
+
+def long_date(d: date) -> str:
+    """``4 November 2025``: a date in a sentence, without a leading zero."""
+    return f"{d.day} {d:%B %Y}"
 
 
 def _days(first: date, last: date) -> str:
     """``4 Nov 2025``, ``1 to 4 Nov 2025``, ``27 Oct to 2 Nov 2025``, ``29 Dec 2025 to
     4 Jan 2026``."""
     if first == last:
-        return _day(first)
+        return short_date(first)
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day} to {_day(last)}"
+        return f"{first.day} to {short_date(last)}"
     if first.year == last.year:
-        return f"{first.day} {first:%b} to {_day(last)}"
-    return f"{_day(first)} to {_day(last)}"
+        return f"{first.day} {first:%b} to {short_date(last)}"
+    return f"{short_date(first)} to {short_date(last)}"
 
 
 def coverage_text(complete: bool, covered_from: date, covered_to: date, period: str) -> str:
@@ -80,4 +86,4 @@ def partial_caption(
 
 
 def _period_name(start: date, period: str) -> str:
-    return f"the week beginning {_day(start)}" if period == "week" else f"{start:%B %Y}"
+    return f"the week beginning {short_date(start)}" if period == "week" else f"{start:%B %Y}"

@@ -9,6 +9,7 @@ from dashboard.session import require_role
 
 context = require_role("about")
 
+from dashboard.components.periods import long_date  # noqa: E402
 from dashboard.data import frames  # noqa: E402
 from metrics.disclosure import DisclosureConfig  # noqa: E402
 
@@ -33,7 +34,7 @@ elif context.origin == "mixed":
 
 st.markdown(
     f"""
-**As at:** {f"{store.as_at:%d %B %Y}" if store.as_at else "no data yet"} (the latest
+**As at:** {long_date(store.as_at) if store.as_at else "no data yet"} (the latest
 referral or review-event date stored).
 
 ### What the review is

@@ -24,7 +24,7 @@ from dashboard.components.charts import (  # noqa: E402
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.components.periods import coverage_column, partial_caption  # noqa: E402
+from dashboard.components.periods import coverage_column, long_date, partial_caption  # noqa: E402
 from dashboard.data import ask, certain_leader, frames, is_exact, shown_long, shown_table  # noqa: E402
 from metrics import reference, themes  # noqa: E402
 from metrics.disclosure import WITHHELD  # noqa: E402
@@ -34,7 +34,7 @@ on = context.disclosure_on
 store = frames(context)
 st.title("Learning themes")
 st.caption(
-    (f"As at {store.as_at:%d %B %Y}. " if store.as_at else "")
+    (f"As at {long_date(store.as_at)}. " if store.as_at else "")
     + describe_filters(context.filters)
     + " Shares are of assessed referrals (eligible, with a decision): a theme is recorded "
     "when a case is assessed. A referral counts once per theme."

@@ -20,6 +20,7 @@ from dashboard.components.charts import (  # noqa: E402
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
+from dashboard.components.periods import long_date  # noqa: E402
 from dashboard.data import (  # noqa: E402
     Shown,
     ask,
@@ -40,7 +41,7 @@ on = context.disclosure_on
 store = frames(context)
 st.title("Offence types")
 st.caption(
-    (f"As at {store.as_at:%d %B %Y}. " if store.as_at else "")
+    (f"As at {long_date(store.as_at)}. " if store.as_at else "")
     + describe_filters(context.filters)
     + " A referral with offence codes from several groups counts once in each group, so "
     "the groups add up to more than the number of referrals."

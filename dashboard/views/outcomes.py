@@ -14,7 +14,7 @@ context = require_role("outcomes")
 from dashboard.components.charts import OKABE_ITO, bar_chart, line_chart, stacked_bars  # noqa: E402
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.components.periods import coverage_column, partial_caption  # noqa: E402
+from dashboard.components.periods import coverage_column, long_date, partial_caption  # noqa: E402
 from dashboard.data import (  # noqa: E402
     Shown,
     ask,
@@ -37,7 +37,7 @@ on = context.disclosure_on
 store = frames(context)
 st.title("Outcomes and timeliness")
 st.caption(
-    (f"As at {store.as_at:%d %B %Y}. " if store.as_at else "") + describe_filters(context.filters)
+    (f"As at {long_date(store.as_at)}. " if store.as_at else "") + describe_filters(context.filters)
 )
 short_names = dict(zip(reference.forces()["name"], reference.forces()["short_name"], strict=True))
 DECISION_LABELS = {**reference.DECISION_LABELS, AWAITING_DECISION: "Awaiting decision"}
@@ -409,7 +409,7 @@ with tabs[3]:
                 )
             else:
                 latest = (
-                    f"{forecast.clear_latest:%d %B %Y}"
+                    f"{long_date(forecast.clear_latest)}"
                     if forecast.clear_latest
                     else "no end in sight"
                 )
@@ -417,8 +417,8 @@ with tabs[3]:
                     f"**Forecast.** At the rate of the last {forecast.recent_weeks} weeks "
                     f"({forecast.weekly_rate:.1f} decisions a week), today's backlog of "
                     f"{backlog_shown} would be cleared around "
-                    f"**{forecast.clear_by:%d %B %Y}** ({forecast.level:.0%} interval: "
-                    f"{forecast.clear_earliest:%d %B %Y} to {latest}). New referrals are not included.",
+                    f"**{long_date(forecast.clear_by)}** ({forecast.level:.0%} interval: "
+                    f"{long_date(forecast.clear_earliest)} to {latest}). New referrals are not included.",
                     icon=":material/trending_down:",
                 )
 

@@ -19,7 +19,7 @@ from dashboard.components.figure_block import (  # noqa: E402
     table_with_exports,
 )
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.components.periods import partial_caption  # noqa: E402
+from dashboard.components.periods import long_date, partial_caption, short_date  # noqa: E402
 from dashboard.data import (  # noqa: E402
     ask,
     disclosure_config,
@@ -34,7 +34,7 @@ store = frames(context)
 st.title("Progress of the review")
 as_at = store.as_at
 st.caption(
-    f"As at {as_at:%d %B %Y}. {describe_filters(context.filters)}"
+    f"As at {long_date(as_at)}. {describe_filters(context.filters)}"
     if as_at
     else "No data have been loaded yet."
 )
@@ -139,7 +139,7 @@ for i, (label, value, measure) in enumerate(CARDS):
             # An arrow only for a change that has a direction.
             delta_arrow="auto" if delta and delta[0] in "+-ud" and delta != "+0" else "off",
             border=True,
-            help=f"Change since {since:%d %b %Y}." if since else None,
+            help=f"Change since {short_date(since)}." if since else None,
         )
 
 # Only the chosen tab's figures are computed and sent to the browser.

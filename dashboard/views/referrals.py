@@ -22,7 +22,13 @@ from dashboard.components.charts import (  # noqa: E402
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.components.periods import PARTIAL_PATTERN, coverage_column, partial_caption  # noqa: E402
+from dashboard.components.periods import (  # noqa: E402
+    PARTIAL_PATTERN,
+    coverage_column,
+    long_date,
+    partial_caption,
+    short_date,
+)
 from dashboard.data import (  # noqa: E402
     ask,
     certain_leader,
@@ -37,7 +43,7 @@ on = context.disclosure_on
 store = frames(context)
 st.title("Referral volumes")
 st.caption(
-    (f"As at {store.as_at:%d %B %Y}. " if store.as_at else "")
+    (f"As at {long_date(store.as_at)}. " if store.as_at else "")
     + describe_filters(context.filters)
     + " Rates are referrals per 100,000 residents of the force area (ONS mid-year "
     "estimates); none is given for forces with fewer than 100,000 residents or no "
@@ -365,7 +371,7 @@ with tabs[3]:
                 tplot.filter(pl.col("period_start") == when).select("referrals", "shown").row(0)
             )
             most = f"{value:,}" if value is not None else shown
-            when_text = f"beginning {when:%d %b %Y}" if period == "Week" else f"{when:%B %Y}"
+            when_text = f"beginning {short_date(when)}" if period == "Week" else f"{when:%B %Y}"
             trend_title = f"Busiest {unit}: {when_text}, with {most} referrals"
         else:
             trend_title = "Referrals over time"

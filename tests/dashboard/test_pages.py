@@ -744,6 +744,18 @@ def test_throughput_names_the_week_the_as_at_date_cuts(
     assert not any("partly covered" in str(c.value) for c in at.caption)
 
 
+@pytest.mark.parametrize("page", ["", "referrals", "offences", "outcomes", "learning", "about"])
+def test_the_as_at_date_is_written_without_a_leading_zero(
+    open_page: OpenPage, synthetic_store_url: str, page: str
+) -> None:
+    """ "As at 08 March 2025" read as a form's field; prose dates are "8 March 2025"."""
+    assert _frames(synthetic_store_url).as_at == date(2025, 3, 8)
+    at = open_page(page, "oversight")
+    text = " ".join(str(e.value) for e in (*at.caption, *at.markdown))
+    assert "8 March 2025" in text, page
+    assert "08 March" not in text, page
+
+
 def test_learning_by_month_names_the_month_the_as_at_date_cuts(
     open_page: OpenPage, synthetic_store_url: str
 ) -> None:

@@ -7,7 +7,13 @@ from datetime import date
 import polars as pl
 import pytest
 
-from dashboard.components.periods import coverage_column, coverage_text, partial_caption
+from dashboard.components.periods import (
+    coverage_column,
+    coverage_text,
+    long_date,
+    partial_caption,
+    short_date,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -70,3 +76,9 @@ def test_a_caption_for_shares_says_they_rest_on_the_decisions_so_far() -> None:
 
 def test_no_caption_when_every_period_is_whole() -> None:
     assert partial_caption(PERIODS.head(2), "month", "hatched bar") is None
+
+
+def test_dates_in_prose_have_no_leading_zero() -> None:
+    assert long_date(date(2026, 1, 2)) == "2 January 2026"
+    assert short_date(date(2026, 1, 2)) == "2 Jan 2026"
+    assert long_date(date(2025, 11, 14)) == "14 November 2025"
