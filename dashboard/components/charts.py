@@ -159,6 +159,21 @@ def month_axis(fig: go.Figure, months: Sequence[date]) -> None:
         fig.update_xaxes(dtick="M1", tick0="2000-01-01", tickformat="%b %Y")
 
 
+def period_markers(
+    symbol: str, partial: Sequence[bool] | None = None, *, shown: bool = True, size: int = 7
+) -> dict[str, Any]:
+    """A line's markers: ``symbol`` at every point (none when not ``shown``, a long
+    series), and a hollow ``symbol`` at a point whose period the data cover only in
+    part (drawn even on a long series), so a low last point is not read as a fall."""
+    if not partial or not any(partial):
+        return {"symbol": symbol, "size": size if shown else 0}
+    return {
+        "symbol": [f"{symbol}-open" if p else symbol for p in partial],
+        "size": [size + 2 if p else size if shown else 0 for p in partial],
+        "line": {"width": 2},
+    }
+
+
 def line_chart(
     frame: pl.DataFrame,
     *,
@@ -169,8 +184,12 @@ def line_chart(
     x_title: str,
     y_title: str,
     shape: str = "linear",
+    partial: Sequence[bool] | None = None,
 ) -> go.Figure:
-    """Lines with distinct markers and dashes as well as colours, on an axis from zero."""
+    """Lines with distinct markers and dashes as well as colours, on an axis from zero.
+
+    ``partial`` (one flag a point) marks the periods the data cover only in part with a
+    hollow marker (:func:`period_markers`)."""
     fig = go.Figure()
     for i, y in enumerate(ys):
         fig.add_trace(
@@ -178,13 +197,13 @@ def line_chart(
                 x=frame[x].to_list(),
                 y=frame[y].to_list(),
                 name=(names or ys)[i],
-                mode="lines+markers" if frame.height <= 60 else "lines",
+                mode="lines+markers",
                 line={
                     "color": OKABE_ITO[i % len(OKABE_ITO)],
                     "dash": DASHES[i % len(DASHES)],
                     "shape": shape,
                 },
-                marker={"symbol": MARKERS[i % len(MARKERS)], "size": 7},
+                marker=period_markers(MARKERS[i % len(MARKERS)], partial, shown=frame.height <= 60),
                 connectgaps=False,
             )
         )

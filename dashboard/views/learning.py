@@ -20,6 +20,7 @@ from dashboard.components.charts import (  # noqa: E402
     base_layout,
     count_scale,
     month_axis,
+    period_markers,
     value_axis_from_zero,
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
@@ -226,7 +227,9 @@ with tabs[2]:
                     name=labels[t],
                     mode="lines+markers",
                     line={"color": OKABE_ITO[i % 8], "dash": DASHES[i % len(DASHES)]},
-                    marker={"symbol": MARKERS[i % len(MARKERS)], "size": 8},
+                    marker=period_markers(
+                        MARKERS[i % len(MARKERS)], (~part["complete"]).to_list(), size=8
+                    ),
                 )
             )
         months = by_month["month"].unique().sort()
@@ -278,7 +281,7 @@ with tabs[2]:
             name="themes by month",
             context=context,
             headers=THEME_HEADERS,
-            caption=partial_caption(coverage, "month", shares=True),
+            caption=partial_caption(coverage, "month", "hollow marker", shares=True),
         )
 
 # ----------------------------------------------------------------- co-occurrence

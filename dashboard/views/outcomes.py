@@ -454,6 +454,7 @@ with tabs[4]:
                         ),
                         x_title="Week beginning (Monday)",
                         y_title="Referrals (count)",
+                        partial=(~weekly["complete"]).to_list(),
                     ),
                     w.table.with_columns(
                         pl.col("week_start").cast(pl.String), coverage_column(weekly, "week")
@@ -463,7 +464,11 @@ with tabs[4]:
                     caption=" ".join(
                         part
                         for part in (
-                            partial_caption(weekly.rename({"week_start": "period_start"}), "week"),
+                            partial_caption(
+                                weekly.rename({"week_start": "period_start"}),
+                                "week",
+                                "hollow marker",
+                            ),
                             "The backlog at each week's end is not shown while disclosure control "
                             "is on: the change in it from week to week would give away small "
                             "counts. Today's backlog is on the Backlog tab."

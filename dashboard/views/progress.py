@@ -19,7 +19,12 @@ from dashboard.components.figure_block import (  # noqa: E402
     table_with_exports,
 )
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.components.periods import long_date, partial_caption, short_date  # noqa: E402
+from dashboard.components.periods import (  # noqa: E402
+    coverage_column,
+    long_date,
+    partial_caption,
+    short_date,
+)
 from dashboard.data import (  # noqa: E402
     ask,
     disclosure_config,
@@ -188,6 +193,7 @@ with tabs[0]:
                 title=title,
                 x_title="Month referred",
                 y_title="Referrals (count)",
+                partial=(~monthly["complete"]).to_list(),
             )
             month_axis(fig, plot["period_start"].to_list())
             table_out = series.select(
@@ -198,12 +204,13 @@ with tabs[0]:
                 table_out = table_out.with_columns(
                     pl.Series("running_total", monthly["cumulative"])
                 )
+            table_out = table_out.with_columns(coverage_column(monthly, "month"))
             notes = [
                 "The running total is withheld because some months' counts are under 5 and "
                 "could be worked out from it."
                 if any_hidden
                 else None,
-                partial_caption(monthly, "month"),
+                partial_caption(monthly, "month", "hollow marker"),
             ]
             chart_with_table(
                 fig,

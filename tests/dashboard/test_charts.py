@@ -182,7 +182,7 @@ def test_line_chart_tells_lines_apart_by_dash_and_marker_as_well_as_colour() -> 
     assert (a["line"]["color"], b["line"]["color"]) == OKABE_ITO[:2]
     assert (a["line"]["dash"], b["line"]["dash"]) == DASHES[:2]
     assert (a["marker"]["symbol"], b["marker"]["symbol"]) == MARKERS[:2]
-    assert a["mode"] == "lines+markers"  # few points: markers shown
+    assert a["mode"] == "lines+markers" and a["marker"]["size"] == 7  # few points: shown
     assert spec["layout"]["yaxis"]["rangemode"] == "tozero"  # 1 to 3 drawn from 0
 
 
@@ -379,3 +379,24 @@ def test_count_scale_runs_from_zero_to_the_largest_cell() -> None:
     assert count_scale([[0, None], [0, 0]]) == {"zmin": 0, "zmax": 1}
     assert count_scale([[None]]) == {"zmin": 0, "zmax": 1}
     assert count_scale([[0.5, 62.5]]) == {"zmin": 0, "zmax": 62.5}
+
+
+def test_a_partial_period_has_a_hollow_marker_even_on_a_long_line() -> None:
+    from dashboard.components.charts import period_markers
+
+    assert period_markers("square") == {"symbol": "square", "size": 7}
+    assert period_markers("square", [False, False], shown=False) == {"symbol": "square", "size": 0}
+    assert period_markers("square", [False, True]) == {
+        "symbol": ["square", "square-open"],
+        "size": [7, 9],
+        "line": {"width": 2},
+    }
+    # 61 weeks: no markers but the partial last week's
+    n = 61
+    frame = pl.DataFrame({"w": list(range(n)), "a": [5] * n})
+    flags = [False] * (n - 1) + [True]
+    (line,) = sent(
+        line_chart(frame, x="w", ys=["a"], title="t", x_title="Week", y_title="n", partial=flags)
+    )["data"]
+    assert line["marker"]["size"] == [0] * (n - 1) + [9]
+    assert line["marker"]["symbol"][-1] == "circle-open"

@@ -601,6 +601,20 @@ def _chart_patterns(at: AppTest) -> list[str]:
     return spec["data"][0]["marker"]["pattern"]["shape"]
 
 
+def _hollow_points(at: AppTest) -> list[list[bool]]:
+    """For each line of the page's first chart: which points have a hollow marker."""
+    import json
+
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    out = []
+    for trace in spec["data"]:
+        symbols = trace["marker"]["symbol"]
+        if isinstance(symbols, str):
+            symbols = [symbols] * len(trace["x"])
+        out.append([str(s).endswith("-open") for s in symbols])
+    return out
+
+
 def _shown_after(at: AppTest, key: str, value: str) -> pl.DataFrame:
     """The page's first table after setting the widget ``key`` to ``value``."""
     at.session_state[key] = value
@@ -656,10 +670,16 @@ def test_progress_names_the_partial_months(open_page: OpenPage) -> None:
     _no_exception(at)
     assert any(
         str(c.value).startswith("January 2025 (8 to 31 Jan 2025) and February 2025 ")
+        and "(hollow markers)" in str(c.value)
         for c in at.caption
     )
+    # the running total and the month's referrals: both months hollow on each line
+    assert _hollow_points(at) == [[True, True], [True, True]]
+    table = pl.from_pandas(at.dataframe[0].value)
+    assert table["Covered"].to_list() == ["partial: 8 to 31 Jan 2025", "partial: 1 to 15 Feb 2025"]
     whole = open_page("", "steward", disclosure_off=True)
     assert not any("partly covered" in str(c.value) for c in whole.caption)
+    assert not any(any(line) for line in _hollow_points(whole))
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p != "about"])
@@ -732,8 +752,13 @@ def test_throughput_names_the_week_the_as_at_date_cuts(
     ]
     assert (
         "The week beginning 3 Mar 2025 (3 to 8 Mar 2025) is only partly covered by the "
-        "data shown: its count is not comparable with a whole week's."
+        "data shown (hollow marker): its count is not comparable with a whole week's."
     ) in [str(c.value) for c in at.caption]
+    # each line (received, decisions and, with control off, the backlog): the last
+    # point alone hollow
+    lines = _hollow_points(at)
+    assert len(lines) == 3
+    assert all(line == [False] * (weeks.height - 1) + [True] for line in lines), lines
 
     # Referred 8 Jan to 15 Feb: their decisions end in the week of 24 Feb, and the week
     # of 10 Feb (cut by the filter's end date for referrals) is still whole.
@@ -742,13 +767,14 @@ def test_throughput_names_the_week_the_as_at_date_cuts(
     assert weeks["Week starting"].to_list()[-1] == "2025-02-24"
     assert set(weeks["Covered"].to_list()) == {"whole week"}
     assert not any("partly covered" in str(c.value) for c in at.caption)
+    assert not any(any(line) for line in _hollow_points(at))
 
 
 @pytest.mark.parametrize("page", ["", "referrals", "offences", "outcomes", "learning", "about"])
 def test_the_as_at_date_is_written_without_a_leading_zero(
     open_page: OpenPage, synthetic_store_url: str, page: str
 ) -> None:
-    """ "As at 08 March 2025" read as a form's field; prose dates are "8 March 2025"."""
+    """A date in prose reads "8 March 2025"; "08 March 2025" read as a form's field."""
     assert _frames(synthetic_store_url).as_at == date(2025, 3, 8)
     at = open_page(page, "oversight")
     text = " ".join(str(e.value) for e in (*at.caption, *at.markdown))
@@ -770,9 +796,13 @@ def test_learning_by_month_names_the_month_the_as_at_date_cuts(
         assert covered["2025-03"] == "partial: 1 to 8 Mar 2025", role
         assert {v for m, v in covered.items() if m != "2025-03"} == {"whole month"}, role
         assert (
-            "March 2025 (1 to 8 Mar 2025) is only partly covered by the data shown: its "
-            "shares are of the decisions made so far, so they rest on fewer."
+            "March 2025 (1 to 8 Mar 2025) is only partly covered by the data shown (hollow "
+            "marker): its shares are of the decisions made so far, so they rest on fewer."
         ) in [str(c.value) for c in at.caption], role
+        # every theme's line: its March point alone hollow
+        lines = _hollow_points(at)
+        assert len(lines) == 6, role
+        assert all(line[-1] and not any(line[:-1]) for line in lines), (role, lines)
         titles = [t for t in _bold_titles(at) if t.startswith("In March 2025")]
         assert titles and all(t.startswith("In March 2025 so far (to 8 Mar),") for t in titles)
 
