@@ -118,14 +118,15 @@ def chart_with_table(
         if caption:
             st.caption(caption)
     with table_col:
+        shown, figures = figures_on_page(table)
         st.dataframe(
-            table,
+            shown,
             hide_index=True,
             width="stretch",
             height=table_height or min(38 + 35 * max(table.height, 1), 420),
             # Beside a chart, a label column sized for its longest value would push the
             # counts out of the narrow column; there Streamlit sizes it.
-            column_config=_pinned_label(table, full_width=below),
+            column_config={**figures, **_pinned_label(table, full_width=below)},
             placeholder=MISSING_CELL,
         )
         export_buttons(table, name, context)
@@ -170,6 +171,46 @@ def label_width(table: pl.DataFrame) -> int | None:
     first = table.columns[0]
     chars = max(len(first), int(table[first].str.len_chars().max() or 0))
     return min(chars * LABEL_CHAR_PX + LABEL_PADDING_PX, LABEL_MAX_PX)
+
+
+#: A figure as a table shows it under disclosure control: a number (``1049``,
+#: ``12.5``, ``1,273``), ``<5`` or ``withheld``.
+FIGURE_TEXT = r"^(-?\d[\d,]*(\.\d+)?|<\d+|withheld)$"
+_LONG_NUMBER = r"^\d{4,}(\.\d+)?$"
+
+
+def _with_separators(text: str) -> str:
+    whole, dot, part = text.partition(".")
+    return f"{int(whole):,}{dot}{part}"
+
+
+def figures_on_page(table: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """A table as the page draws it, and the column settings that go with that.
+
+    A column of figures held as text (so that it can say ``<5`` or ``withheld``) was
+    drawn as text: left-aligned, unlike the number columns beside it, and ``1049``
+    where the cards print ``1,049``. Such a column (every value a figure, the first
+    column excepted, as it names the rows) is aligned right, with thousands
+    separators. Only the page's copy changes: the downloads keep the values as they
+    are, which a spreadsheet reads as numbers."""
+    columns = [
+        c
+        for c, dtype in list(table.schema.items())[1:]
+        if dtype == pl.String
+        and not any(word in c.lower() for word in ("year", "code", "id"))
+        and table[c].drop_nulls().len() > 0
+        and bool(table[c].drop_nulls().str.contains(FIGURE_TEXT).all())
+    ]
+    if not columns:
+        return table, {}
+    long = {
+        v: _with_separators(v)
+        for c in columns
+        for v in table[c].drop_nulls().unique().to_list()
+        if re.match(_LONG_NUMBER, v)
+    }
+    shown = table.with_columns(pl.col(c).replace(long) for c in columns) if long else table
+    return shown, {c: st.column_config.Column(alignment="right") for c in columns}
 
 
 def _pinned_label(table: pl.DataFrame, *, full_width: bool = False) -> dict[str, Any]:
@@ -225,11 +266,12 @@ def table_with_exports(
     """
     table = _with_headers(table, headers)
     if shown_rows is not None and table.height > shown_rows:
+        shown, figures = figures_on_page(table.head(shown_rows))
         st.dataframe(
-            table.head(shown_rows),
+            shown,
             hide_index=True,
             width="stretch",
-            column_config=_label_only(table.head(shown_rows)),
+            column_config={**figures, **_label_only(shown)},
             placeholder=MISSING_CELL,
         )
         st.caption(
@@ -237,11 +279,12 @@ def table_with_exports(
             f"with the filters above, or download all {table.height:,} (CSV, Excel)."
         )
     else:
+        shown, figures = figures_on_page(table)
         st.dataframe(
-            table,
+            shown,
             hide_index=True,
             width="stretch",
-            column_config=_label_only(table),
+            column_config={**figures, **_label_only(shown)},
             placeholder=MISSING_CELL,
         )
     export_buttons(table, name, context)

@@ -400,3 +400,34 @@ def test_a_partial_period_has_a_hollow_marker_even_on_a_long_line() -> None:
     )["data"]
     assert line["marker"]["size"] == [0] * (n - 1) + [9]
     assert line["marker"]["symbol"][-1] == "circle-open"
+
+
+def test_figures_held_as_text_are_aligned_right_with_separators_on_the_page_only() -> None:
+    """A column of shown figures (numbers, <5, withheld) is text so it can say <5; the
+    page draws it like a number column: right-aligned, 1049 as 1,049. Not the first
+    column (it names the rows), not a year, a code or an id, and not a column with
+    any other text."""
+    from dashboard.components.figure_block import figures_on_page
+
+    table = pl.DataFrame(
+        {
+            "force": ["Kent", "Essex", "Surrey"],
+            "referrals": ["1049", "<5", "withheld"],
+            "percent": ["12345.5", "0.4", None],
+            "outcome_code": ["15", "14", "1"],
+            "crime_year": ["2015", "2016", "2017"],
+            "note": ["1", "two", "3"],
+            "total": [1049, 3, 12],
+        }
+    )
+    shown, config = figures_on_page(table)
+    assert sorted(config) == ["percent", "referrals"]
+    assert all(c["alignment"] == "right" for c in config.values())
+    assert shown["referrals"].to_list() == ["1,049", "<5", "withheld"]
+    assert shown["percent"].to_list() == ["12,345.5", "0.4", None]
+    # everything else as it was, and the frame given (the downloads' copy) untouched
+    assert shown.drop("referrals", "percent").equals(table.drop("referrals", "percent"))
+    assert table["referrals"].to_list() == ["1049", "<5", "withheld"]
+    numbers_only = table.select("force", "total")
+    same, none = figures_on_page(numbers_only)
+    assert same.equals(numbers_only) and none == {}

@@ -697,6 +697,29 @@ def test_an_empty_cell_reads_n_a_not_none(open_page: OpenPage, page: str) -> Non
     assert seen, "no table was checked"
 
 
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in ("about", "data-quality")])
+def test_shown_figures_are_aligned_like_numbers(open_page: OpenPage, page: str) -> None:
+    """Under disclosure control a count column holds text (it may say <5): every such
+    column on every tab is drawn right-aligned, as the number columns beside it are."""
+    import json
+
+    at = open_page(page, "oversight")
+    seen = 0
+    for label in every_tab(at, page):
+        for df in at.dataframe:
+            config = json.loads(df.proto.columns or "{}")
+            frame = pl.from_pandas(df.value)
+            for name in frame.columns[1:]:
+                values = frame[name].drop_nulls()
+                if frame.schema[name] != pl.String or values.len() == 0:
+                    continue
+                figures = values.str.contains(r"^(\d[\d,]*(\.\d+)?|<5|withheld)$")
+                if bool(figures.all()) and "year" not in name.lower():
+                    assert config.get(name, {}).get("alignment") == "right", (label, name)
+                    seen += 1
+    assert seen, "no text column of figures was drawn"
+
+
 def test_a_share_built_on_a_hidden_count_says_withheld(open_page: OpenPage) -> None:
     """Learning themes' long tables: where the count of referrals with a theme is hidden,
     its share of assessed referrals shows ``withheld`` (it was an empty cell), and every
