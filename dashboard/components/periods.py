@@ -26,7 +26,7 @@ def long_date(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def _days(first: date, last: date) -> str:
+def day_span(first: date, last: date) -> str:
     """``4 Nov 2025``, ``1 to 4 Nov 2025``, ``27 Oct to 2 Nov 2025``, ``29 Dec 2025 to
     4 Jan 2026``."""
     if first == last:
@@ -42,7 +42,7 @@ def coverage_text(complete: bool, covered_from: date, covered_to: date, period: 
     """``whole month``, or the days a partial one covers (``partial: 1 to 4 Nov 2025``)."""
     if complete:
         return f"whole {period}"
-    return f"partial: {_days(covered_from, covered_to)}"
+    return f"partial: {day_span(covered_from, covered_to)}"
 
 
 def coverage_column(periods: pl.DataFrame, period: str) -> pl.Series:
@@ -70,7 +70,7 @@ def partial_caption(
     if partial.height == 0:
         return None
     named = " and ".join(
-        f"{_period_name(s, period)} ({_days(f, t)})"
+        f"{_period_name(s, period)} ({day_span(f, t)})"
         for s, f, t in partial.select("period_start", "covered_from", "covered_to").iter_rows()
     )
     single = partial.height == 1

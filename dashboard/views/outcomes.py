@@ -14,7 +14,12 @@ context = require_role("outcomes")
 from dashboard.components.charts import OKABE_ITO, bar_chart, line_chart, stacked_bars  # noqa: E402
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.components.periods import coverage_column, long_date, partial_caption  # noqa: E402
+from dashboard.components.periods import (  # noqa: E402
+    coverage_column,
+    day_span,
+    long_date,
+    partial_caption,
+)
 from dashboard.data import (  # noqa: E402
     Shown,
     ask,
@@ -449,7 +454,8 @@ with tabs[4]:
                             : len(counts)
                         ],
                         title=(
-                            f"In the last 4 weeks: {shown_sum(recent['received'])} received, "
+                            f"{day_span(recent['week_start'][0], weekly['covered_to'][-1])}: "
+                            f"{shown_sum(recent['received'])} received, "
                             f"{shown_sum(recent['decisions'])} decided"
                         ),
                         x_title="Week beginning (Monday)",

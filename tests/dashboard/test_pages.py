@@ -782,6 +782,10 @@ def test_throughput_names_the_week_the_as_at_date_cuts(
     lines = _hollow_points(at)
     assert len(lines) == 3
     assert all(line == [False] * (weeks.height - 1) + [True] for line in lines), lines
+    # the title's four weeks run from the week of 10 Feb to the as-at date, not a
+    # whole four weeks
+    (title,) = [t for t in _bold_titles(at) if "received" in t]
+    assert title.startswith("10 Feb to 8 Mar 2025: "), title
 
     # Referred 8 Jan to 15 Feb: their decisions end in the week of 24 Feb, and the week
     # of 10 Feb (cut by the filter's end date for referrals) is still whole.
@@ -791,6 +795,8 @@ def test_throughput_names_the_week_the_as_at_date_cuts(
     assert set(weeks["Covered"].to_list()) == {"whole week"}
     assert not any("partly covered" in str(c.value) for c in at.caption)
     assert not any(any(line) for line in _hollow_points(at))
+    (title,) = [t for t in _bold_titles(at) if "received" in t]
+    assert title.startswith("3 Feb to 2 Mar 2025: "), title
 
 
 @pytest.mark.parametrize("page", ["", "referrals", "offences", "outcomes", "learning", "about"])
