@@ -90,11 +90,14 @@ def chart_with_table(
     caption: str | None = None,
     table_height: int | None = None,
     headers: Mapping[str, str] | bool = True,
+    number_formats: Mapping[str, str] | None = None,
 ) -> None:
     """The chart (its title states the finding), its table beside it, and the downloads.
 
     The table and the downloads get plain headers (``dashboard.components.headers``;
     a mapping here overrides some of them); ``headers=False`` keeps the column names.
+    ``number_formats`` gives some columns (by their name as shown) a printf format on
+    the page, such as ``%.1f`` for scores; the downloads keep the numbers as they are.
     """
     table = _with_headers(table, headers)
     title = fig.layout.title.text or ""
@@ -126,7 +129,15 @@ def chart_with_table(
             height=table_height or min(38 + 35 * max(table.height, 1), 420),
             # Beside a chart, a label column sized for its longest value would push the
             # counts out of the narrow column; there Streamlit sizes it.
-            column_config={**figures, **_pinned_label(table, full_width=below)},
+            column_config={
+                **figures,
+                **_pinned_label(table, full_width=below),
+                **{
+                    c: st.column_config.NumberColumn(format=f)
+                    for c, f in (number_formats or {}).items()
+                    if c in table.columns
+                },
+            },
             placeholder=MISSING_CELL,
         )
         export_buttons(table, name, context)

@@ -51,6 +51,8 @@ log = logging.getLogger("beaconport.dashboard")
 ALL = "(all)"
 NO_FORCE = "(no known force)"
 SCORE_COLUMNS = [f"{d}_score" for d in DIMENSIONS]
+#: Scores on the page with one decimal, as the heat map prints them ("100.0", not "100").
+SCORE_FORMATS = dict.fromkeys([*SCORE_COLUMNS, "overall_score"], "%.1f")
 DATA_DOCS_DIR = "data-docs"
 #: Open quarantined rows listed on the page at most (the downloads hold them all).
 SHOWN_QUARANTINE_ROWS = 1_000
@@ -210,6 +212,7 @@ else:
         caption="Every cell prints its score; darker is better. A cell marked 'not scored' "
         "is a dimension with nothing to judge yet for that force.",
         headers=False,
+        number_formats=SCORE_FORMATS,
     )
 
 # ----------------------------------------------------------------- trend by month
@@ -257,6 +260,7 @@ else:
         "its event date, a quarantined row in the month of the date it carries (else the "
         "month its file was received).",
         headers=False,
+        number_formats=SCORE_FORMATS,
     )
 
 # ----------------------------------------------------------------- validation runs

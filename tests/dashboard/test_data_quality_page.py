@@ -95,6 +95,14 @@ def test_scorecards_equal_quality_scores(
     )
     _same(_table(at, "month", "validity_score"), by_month)
 
+    # Both score tables print every score with one decimal (100.0, not 100), as the
+    # heat map does; the values themselves are the numbers above.
+    for first in ("force", "month"):
+        df = next(d for d in at.dataframe if d.value.columns[0] == first)
+        config = json.loads(df.proto.columns or "{}")
+        for score in [c for c in SCORES if c.endswith("_score")]:
+            assert config[score]["type_config"]["format"] == "%.1f", (first, score)
+
     # The heatmap prints every score in its cell; its title states the finding.
     heat = next(c for c in at.get("plotly_chart") if '"heatmap"' in c.proto.spec)
     cells = json.loads(heat.proto.spec)["data"][0]
