@@ -227,6 +227,9 @@ with tabs[1]:
                 y=national,
                 line={"color": OKABE_ITO[7], "width": 1},
                 annotation_text=f"national {national:.1f}",
+                # At the left the limits are far from the line: the label is not crossed
+                # by them, as it was at the right where they close in.
+                annotation_position="top left",
             )
             symbols = {
                 "within limits": ("circle", OKABE_ITO[0]),

@@ -1077,3 +1077,20 @@ def test_a_title_names_the_leading_force_only_when_the_figures_shown_prove_it(
         at.session_state[key] = value
     at.run()
     assert _bold_titles(at)[0] == title
+
+
+def test_the_national_rate_line_is_labelled_clear_of_the_limits(open_page: OpenPage) -> None:
+    """The funnel plot's national line sits at the table's national rate, labelled at
+    its left end: at the right, where the limits close in on the line, they ran through
+    the label."""
+    import json
+
+    at = open_page("referrals", "steward", disclosure_off=True)
+    table = _shown_after(at, "referrals_tab", "Against the national rate")
+    (national,) = set(table["National rate per 100,000 people"].drop_nulls().to_list())
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    (line,) = [s for s in spec["layout"]["shapes"] if s.get("y0") == s.get("y1")]
+    assert line["y0"] == pytest.approx(national, abs=0.05)
+    (label,) = spec["layout"]["annotations"]
+    assert label["text"] == f"national {national:.1f}"
+    assert (label["x"], label["xanchor"]) == (0, "left")
