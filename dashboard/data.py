@@ -246,6 +246,29 @@ def sure_leader_row(
     )
 
 
+def decision_gap_title(passed: pl.DataFrame, upheld: pl.DataFrame) -> str:
+    """Learning themes' "passed back versus upheld" title: the theme whose share of
+    assessed referrals is most larger in cases passed back than in cases upheld. Each
+    frame has a row per theme (``theme``, ``label``, ``percent``; ``percent`` null
+    where the share is hidden with its count). With a share hidden a larger gap could
+    be out of sight, so the title then says it is the largest of the themes shown."""
+    gap = (
+        passed.join(upheld, on="theme", suffix="_upheld")
+        .with_columns((pl.col("percent") - pl.col("percent_upheld")).alias("gap"))
+        .filter(pl.col("gap").is_not_null())
+        .sort("gap", descending=True)
+    )
+    if gap.height == 0 or gap["gap"][0] <= 0:
+        return "Themes by decision"
+    claim = (
+        f"{gap['label'][0]} is found {gap['gap'][0]:.0f} points more often in cases "
+        "passed back than in cases upheld"
+    )
+    if pl.concat([passed["percent"], upheld["percent"]]).is_null().any():
+        return f"Of the themes shown, {claim[0].lower()}{claim[1:]}"
+    return claim
+
+
 def is_exact(shown: str) -> bool:
     """Whether a figure as shown is its number (not ``<5`` or ``withheld``)."""
     return shown.replace(",", "").isdigit()

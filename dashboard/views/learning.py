@@ -26,7 +26,15 @@ from dashboard.components.charts import (  # noqa: E402
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.components.periods import coverage_column, long_date, partial_caption  # noqa: E402
-from dashboard.data import ask, certain_leader, frames, is_exact, shown_long, shown_table  # noqa: E402
+from dashboard.data import (  # noqa: E402
+    ask,
+    certain_leader,
+    decision_gap_title,
+    frames,
+    is_exact,
+    shown_long,
+    shown_table,
+)
 from metrics import reference, themes  # noqa: E402
 from metrics.disclosure import WITHHELD  # noqa: E402
 from metrics.frames import DECISIONS  # noqa: E402
@@ -384,22 +392,13 @@ with tabs[4]:
                 )
             )
         fig.update_layout(barmode="group")
-        passed = by_decision.filter(pl.col("decision") == "passed_back_to_force")
-        upheld = by_decision.filter(pl.col("decision") == "nfa_upheld")
-        gap = (
-            passed.join(upheld, on="theme", suffix="_upheld")
-            .with_columns((pl.col("percent") - pl.col("percent_upheld")).alias("gap"))
-            .filter(pl.col("gap").is_not_null())
-            .sort("gap", descending=True)
+        gtitle = decision_gap_title(
+            by_decision.filter(pl.col("decision") == "passed_back_to_force"),
+            by_decision.filter(pl.col("decision") == "nfa_upheld"),
         )
         base_layout(
             fig,
-            (
-                f"{gap['label'][0]} is found {gap['gap'][0]:.0f} points more often in cases passed "
-                "back than in cases upheld"
-                if gap.height and gap["gap"][0] > 0
-                else "Themes by decision"
-            ),
+            gtitle,
             "Share of assessed referrals with the decision (%)",
             "Learning theme",
             height=560,

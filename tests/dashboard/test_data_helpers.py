@@ -10,6 +10,7 @@ import pytest
 from dashboard.data import (
     HEADLINE_DECISIONS,
     certain_leader,
+    decision_gap_title,
     headline_shown,
     is_exact,
     shown_sum,
@@ -70,6 +71,45 @@ def test_a_title_row_is_the_sure_leader_with_its_own_count_shown() -> None:
     one = pl.DataFrame({"force": ["A"], "n": [0], "text": ["0"]})
     assert certain_leader(one, "force", ["text"]) == "A"
     assert sure_leader_row(one, "force", ["text"], "n").height == 0
+
+
+def _by_theme(percents: list[float | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "theme": ["a", "b", "c"],
+            "label": ["Lines of inquiry", "Victim account", "Records"],
+            "percent": percents,
+        },
+        schema_overrides={"percent": pl.Float64},
+    )
+
+
+@pytest.mark.parametrize(
+    ("passed", "upheld", "title"),
+    [
+        # gaps 46, 10, -5: the largest named, every share shown
+        (
+            [78.0, 40.0, 10.0],
+            [32.0, 30.0, 15.0],
+            "Lines of inquiry is found 46 points more often in cases passed back than in "
+            "cases upheld",
+        ),
+        # c's upheld share hidden: its gap could be larger, so "of the themes shown"
+        (
+            [78.0, 40.0, 90.0],
+            [32.0, 30.0, None],
+            "Of the themes shown, lines of inquiry is found 46 points more often in cases "
+            "passed back than in cases upheld",
+        ),
+        # no theme more often in cases passed back: no claim
+        ([10.0, 20.0, 30.0], [10.0, 25.0, 31.0], "Themes by decision"),
+        ([None, None, None], [None, None, None], "Themes by decision"),
+    ],
+)
+def test_the_decision_gap_title_names_the_largest_gap_shown(
+    passed: list[float | None], upheld: list[float | None], title: str
+) -> None:
+    assert decision_gap_title(_by_theme(passed), _by_theme(upheld)) == title
 
 
 # ----------------------------------------------------------------- the headline cards
