@@ -269,6 +269,12 @@ def decision_gap_title(passed: pl.DataFrame, upheld: pl.DataFrame) -> str:
     return claim
 
 
+def grouped(shown: str) -> str:
+    """A figure as shown, with thousands separators when it is a whole number
+    (``1122`` to ``1,122``, as the cards print it); ``<5`` and ``withheld`` as they are."""
+    return f"{int(shown.replace(',', '')):,}" if is_exact(shown) else shown
+
+
 def is_exact(shown: str) -> bool:
     """Whether a figure as shown is its number (not ``<5`` or ``withheld``)."""
     return shown.replace(",", "").isdigit()

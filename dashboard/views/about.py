@@ -75,8 +75,9 @@ adopts it.
 - Filters apply to referrals (force, region, referral date, offence group,
   eligibility); events follow their referral.
 - A week or month the data cover only in part (the one the as-at date falls in, or one
-  the referral dates chosen cut) is named as partial under its chart and in its table:
-  its count is not comparable with a whole period's.
+  the referral dates chosen cut) is drawn as a hatched bar or a hollow marker and named
+  as partial under its chart and in its table: its count is not comparable with a
+  whole period's, and a share in it is of the decisions made so far.
 
 ### Disclosure control
 The subject is children who were abused, so small numbers can identify them. For

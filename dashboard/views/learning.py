@@ -31,7 +31,7 @@ from dashboard.data import (  # noqa: E402
     certain_leader,
     decision_gap_title,
     frames,
-    is_exact,
+    grouped,
     shown_long,
     shown_table,
 )
@@ -317,9 +317,7 @@ with tabs[3]:
         )
         leader = certain_leader(pairs, "pair", ["display"])
         top = pairs.filter(pl.col("pair") == leader) if leader is not None else pairs.clear()
-        top_count = str(top["display"][0]) if top.height else ""
-        if is_exact(top_count):
-            top_count = f"{int(top_count.replace(',', '')):,}"
+        top_count = grouped(str(top["display"][0])) if top.height else ""
         fig = go.Figure(
             go.Heatmap(
                 z=z,

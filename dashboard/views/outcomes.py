@@ -26,6 +26,7 @@ from dashboard.data import (  # noqa: E402
     audit_shown,
     disclosure_config,
     frames,
+    grouped,
     headline_shown,
     is_exact,
     shown_sum,
@@ -356,7 +357,9 @@ with tabs[3]:
         else:
             age = ask(outcomes.backlog_by_age, context).select("age_band", "referrals")
             a = shown_table(age, ["referrals"], disclosure_on=on, totals="column")
-            backlog_shown = a.totals["referrals"].display if "referrals" in a.totals else "0"
+            backlog_shown = grouped(
+                a.totals["referrals"].display if "referrals" in a.totals else "0"
+            )
             if on:
                 # The backlog is the cards' "awaiting decision": when the cards withhold it,
                 # so does this page, and the bands must not add up to it either.
@@ -364,7 +367,7 @@ with tabs[3]:
                     "awaiting_decision"
                 ]
                 if not is_exact(awaiting):
-                    backlog_shown = awaiting
+                    backlog_shown = grouped(awaiting)
                     a = _without_sum(a)
             aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
             old_shown = shown_sum(

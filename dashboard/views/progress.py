@@ -29,6 +29,7 @@ from dashboard.data import (  # noqa: E402
     ask,
     disclosure_config,
     frames,
+    grouped,
     headline_shown,
     is_exact,
 )
@@ -237,7 +238,7 @@ with tabs[1]:
             )
             assessed, eligible = funnel_display["assessed"], funnel_display["eligible"]
             funnel_title = (
-                f"{assessed} of {eligible} eligible referrals have a decision"
+                f"{grouped(assessed)} of {grouped(eligible)} eligible referrals have a decision"
                 if is_exact(assessed) and is_exact(eligible) and eligible != "0"
                 else "From referral to charge"
                 if eligible != "0"

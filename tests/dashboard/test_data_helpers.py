@@ -11,6 +11,7 @@ from dashboard.data import (
     HEADLINE_DECISIONS,
     certain_leader,
     decision_gap_title,
+    grouped,
     headline_shown,
     is_exact,
     shown_sum,
@@ -32,6 +33,15 @@ def test_a_sum_is_quoted_only_when_every_part_is_shown() -> None:
 )
 def test_is_exact(shown: str, exact: bool) -> None:
     assert is_exact(shown) is exact
+
+
+@pytest.mark.parametrize(
+    ("shown", "text"),
+    [("1122", "1,122"), ("1,273", "1,273"), ("722", "722"), ("1000000", "1,000,000")]
+    + [("<5", "<5"), ("withheld", "withheld"), ("0", "0")],
+)
+def test_a_figure_in_a_title_has_thousands_separators(shown: str, text: str) -> None:
+    assert grouped(shown) == text
 
 
 @pytest.mark.parametrize(
