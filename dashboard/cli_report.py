@@ -37,7 +37,7 @@ def _shown(value: object) -> str:
 
 def _render(report: dict[str, Any], origin: str) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from metrics.frames import AWAITING_DECISION
     from metrics.reference import DECISION_LABELS, theme_labels
@@ -56,7 +56,10 @@ def _render(report: dict[str, Any], origin: str) -> None:
         ),
         highlight=False,
     )
+    # Figures are right-aligned, so units line up with units (as on the dashboard).
     summary = Table(show_header=False, box=None)
+    summary.add_column()
+    summary.add_column(justify="right")
     rows = [
         ("Referrals received", report["referrals"]),
         ("Forces referring", report["forces_referring"]),
@@ -73,12 +76,16 @@ def _render(report: dict[str, Any], origin: str) -> None:
     for label, value in rows:
         summary.add_row(label, _shown(value))
     console.print(summary)
-    themes = Table("Learning theme", "Referrals", title="Learning themes")
+    themes = Table("Learning theme", Column("Referrals", justify="right"), title="Learning themes")
     labels = theme_labels()
     for code, n in report["learning_themes"].items():
         themes.add_row(labels.get(code, code), _shown(n))
     console.print(themes)
-    forces = Table("Force", "Referrals", "Rape", "Eligible", "Per 100,000", title="By force")
+    forces = Table(
+        "Force",
+        *(Column(h, justify="right") for h in ("Referrals", "Rape", "Eligible", "Per 100,000")),
+        title="By force",
+    )
     for row in report["by_force"]:
         rate = row["per_100k"]
         forces.add_row(

@@ -131,3 +131,17 @@ def test_report_summary_prints_thousands_with_separators(tmp_path: Path) -> None
     out = CliRunner().invoke(app, ["--db", url, "report"]).stdout
     assert _row(out, "Referrals received") == ["1,273"]  # the published figure
     assert _row(out, "Referrals involving rape") == ["236"]
+    # figures right-aligned, units under units: 1,273 and 236 end in the same column
+    lines = out.splitlines()
+    ends = {
+        label: next(line for line in lines if label in line).rstrip()
+        for label in ("Referrals received", "Referrals involving rape", "Forces referring")
+    }
+    assert len({len(line) for line in ends.values()}) == 1, ends
+    # and in the tables: every force's figures end where their headers do
+    header = next(line for line in lines if "┃ Force" in line)
+    rows = [line for line in lines if line.startswith("│") and "Police" in line]
+    assert rows
+    for line in rows:
+        for cell_end in [i for i, ch in enumerate(header) if ch == "┃"][2:]:
+            assert line[cell_end - 2] != " ", (line, cell_end)  # a digit just inside
