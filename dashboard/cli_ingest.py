@@ -222,9 +222,15 @@ def seed(
     )
     if dataset.corrections_file:
         typer.echo(f"record of corrupted rows: {dataset.corrections_file}", err=True)
-    loaded = sum(r.rows_loaded for r in results if r.feed == "referrals")
+    referral_results = [r for r in results if r.feed == "referrals"]
+    loaded = sum(r.rows_loaded for r in referral_results)
+    # Seeding the same store twice with the same options writes the same bytes: say
+    # so, rather than leave "0 referrals loaded" to read as a failure.
+    duplicates = sum(r.status == "duplicate" for r in referral_results)
+    already = f" ({duplicates} of them already loaded, unchanged)" if duplicates else ""
     typer.echo(
-        f"seeded SYNTHETIC data: {loaded} referrals loaded from {len(dataset.referral_files)} files",
+        f"seeded SYNTHETIC data: {loaded} referrals loaded from "
+        f"{len(dataset.referral_files)} files{already}",
         err=True,
     )
     _exit_for(results)

@@ -206,3 +206,20 @@ def test_help_shows_no_type_beside_a_flag():
         assert re.search(r"FILE\s+<path>\.\.\.\s+One or more", files), files
     seed = runner.invoke(app, ["seed", "--help"], terminal_width=120).stdout
     assert re.search(r"--seed\s+<int>\s+Random seed", seed), "other types are Typer's own"
+
+
+def test_seeding_twice_says_the_files_were_already_loaded(sqlite_url, tmp_path):
+    """The same options write the same bytes, so a second seed loads nothing; its last
+    line said only "0 referrals loaded from 3 files", which reads as a failure."""
+    args = ["seed", "--referrals", "40", "--forces", "3"]
+    first = run(sqlite_url, *args, "--out", str(tmp_path / "a"))
+    assert first.exit_code == 0, first.output
+    assert first.stderr.splitlines()[-1] == (
+        "seeded SYNTHETIC data: 40 referrals loaded from 3 files"
+    )
+    again = run(sqlite_url, *args, "--out", str(tmp_path / "b"))
+    assert again.exit_code == 0, again.output
+    assert again.stderr.splitlines()[-1] == (
+        "seeded SYNTHETIC data: 0 referrals loaded from 3 files "
+        "(3 of them already loaded, unchanged)"
+    )
