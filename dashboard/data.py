@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -270,9 +271,13 @@ def decision_gap_title(passed: pl.DataFrame, upheld: pl.DataFrame) -> str:
 
 
 def grouped(shown: str) -> str:
-    """A figure as shown, with thousands separators when it is a whole number
-    (``1122`` to ``1,122``, as the cards print it); ``<5`` and ``withheld`` as they are."""
-    return f"{int(shown.replace(',', '')):,}" if is_exact(shown) else shown
+    """A figure as shown, with thousands separators (``1122`` to ``1,122``, as the cards
+    print it; ``-1234.5`` to ``-1,234.5``); ``<5``, ``withheld`` and text as they are."""
+    match = re.fullmatch(r"(-?)(\d+|\d{1,3}(?:,\d{3})+)(\.\d+)?", shown)
+    if match is None:
+        return shown
+    sign, whole, fraction = match.groups()
+    return f"{sign}{int(whole.replace(',', '')):,}{fraction or ''}"
 
 
 def is_exact(shown: str) -> bool:

@@ -98,10 +98,11 @@ def staging_area(conn: Connection) -> Iterator[None]:
         except OSError as exc:
             # The transaction has ended (committed or rolled back): a folder that will
             # not go is no reason to report the load as failed. Its lock is let go
-            # below, which marks it abandoned: the next load deletes it.
+            # below, which marks it abandoned, so a later load tries again (where flock
+            # exists and its lock file is still there; else it waits for a person).
             log.warning(
-                "beaconport: could not delete the staging folder %s (%s); "
-                "the next load will delete it",
+                "beaconport: could not delete the staging folder %s (%s); it is no longer "
+                "needed: a later load will try again, or delete it by hand",
                 folder.name,
                 exc.strerror or exc,
             )

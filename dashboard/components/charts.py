@@ -170,7 +170,9 @@ def period_markers(
     return {
         "symbol": [f"{symbol}-open" if p else symbol for p in partial],
         "size": [size + 2 if p else size if shown else 0 for p in partial],
-        "line": {"width": 2},
+        # The hollow marker's ring; a filled one keeps no outline, as on a chart with
+        # no partial period (an outline drew it smaller and paler).
+        "line": {"width": [2 if p else 0 for p in partial]},
     }
 
 

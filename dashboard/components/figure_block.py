@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard.components.export import CSV_MIME, EXCEL_MIME, csv_exporter, excel_exporter
 from dashboard.components.headers import plain_headers
+from dashboard.data import grouped
 from dashboard.session import PageContext
 
 
@@ -187,12 +188,8 @@ def label_width(table: pl.DataFrame) -> int | None:
 #: A figure as a table shows it under disclosure control: a number (``1049``,
 #: ``12.5``, ``1,273``), ``<5`` or ``withheld``.
 FIGURE_TEXT = r"^(-?\d[\d,]*(\.\d+)?|<\d+|withheld)$"
-_LONG_NUMBER = r"^\d{4,}(\.\d+)?$"
-
-
-def _with_separators(text: str) -> str:
-    whole, dot, part = text.partition(".")
-    return f"{int(whole):,}{dot}{part}"
+#: Words in a column's name that make its numbers labels, not figures.
+_NOT_FIGURES = {"year", "code", "id"}
 
 
 def figures_on_page(table: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -208,17 +205,17 @@ def figures_on_page(table: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
         c
         for c, dtype in list(table.schema.items())[1:]
         if dtype == pl.String
-        and not any(word in c.lower() for word in ("year", "code", "id"))
+        and not _NOT_FIGURES & set(re.split(r"[^a-z]+", c.lower()))
         and table[c].drop_nulls().len() > 0
         and bool(table[c].drop_nulls().str.contains(FIGURE_TEXT).all())
     ]
     if not columns:
         return table, {}
     long = {
-        v: _with_separators(v)
+        v: grouped(v)
         for c in columns
         for v in table[c].drop_nulls().unique().to_list()
-        if re.match(_LONG_NUMBER, v)
+        if grouped(v) != v
     }
     shown = table.with_columns(pl.col(c).replace(long) for c in columns) if long else table
     return shown, {c: st.column_config.Column(alignment="right") for c in columns}

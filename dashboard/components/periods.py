@@ -14,11 +14,18 @@ import polars as pl
 
 #: Plotly's hatching for a partial period's bar (the mark does not rely on colour).
 PARTIAL_PATTERN = "/"
+#: How a line chart marks a partial period's point (the same words for one or several).
+HOLLOW = "marked hollow"
 
 
 def short_date(d: date) -> str:
     """``4 Nov 2025``: a day in prose and tables, without a leading zero."""
     return f"{d.day} {d:%b %Y}"
+
+
+def day_month(d: date) -> str:
+    """``8 Mar``: a day in a title that names its month and year already."""
+    return f"{d.day} {d:%b}"
 
 
 def long_date(d: date) -> str:
@@ -58,11 +65,17 @@ def coverage_column(periods: pl.DataFrame, period: str) -> pl.Series:
 
 
 def partial_caption(
-    periods: pl.DataFrame, period: str, label: str | None = None, *, shares: bool = False
+    periods: pl.DataFrame,
+    period: str,
+    label: str | None = None,
+    *,
+    labels: str | None = None,
+    shares: bool = False,
 ) -> str | None:
     """A sentence under the chart naming each partial period, or None when all are whole.
 
-    ``label`` says how the chart marks them (``hatched bar``, say), if it does. With
+    ``label`` says how the chart marks them (``hatched bar``, say), if it does, and
+    ``labels`` how it marks several (``label`` with an "s" unless given). With
     ``shares`` the chart shows shares of the period's decisions, not counts: a partial
     period's share is of the decisions made so far, which is comparable but rests on
     fewer of them."""
@@ -74,7 +87,7 @@ def partial_caption(
         for s, f, t in partial.select("period_start", "covered_from", "covered_to").iter_rows()
     )
     single = partial.height == 1
-    marked = f" ({label}{'' if single else 's'})" if label else ""
+    marked = f" ({label if single else labels or f'{label}s'})" if label else ""
     verb, its = ("is", "its") if single else ("are", "their")
     covered = f"{verb} only partly covered by the data shown{marked}"
     if shares:

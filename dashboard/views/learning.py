@@ -25,7 +25,13 @@ from dashboard.components.charts import (  # noqa: E402
 )
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
-from dashboard.components.periods import coverage_column, long_date, partial_caption  # noqa: E402
+from dashboard.components.periods import (  # noqa: E402
+    HOLLOW,
+    coverage_column,
+    day_month,
+    long_date,
+    partial_caption,
+)
 from dashboard.data import (  # noqa: E402
     ask,
     certain_leader,
@@ -257,8 +263,7 @@ with tabs[2]:
             when = (
                 f"In {months[-1]:%B %Y}, the latest month,"
                 if last["complete"]
-                else f"In {months[-1]:%B %Y} so far (to {last['covered_to'].day} "
-                f"{last['covered_to']:%b}),"
+                else f"In {months[-1]:%B %Y} so far (to {day_month(last['covered_to'])}),"
             )
             mtitle = f"{when} {labels[month_top].lower()} was found most often" + (
                 f": {share:.0f}% of decisions" if share is not None else ""
@@ -273,12 +278,9 @@ with tabs[2]:
         )
         value_axis_from_zero(fig)
         month_axis(fig, months.to_list())
-        covers = coverage.select(
-            pl.col("period_start").alias("month"), coverage_column(coverage, "month")
-        )
         chart_with_table(
             fig,
-            by_month.join(covers, on="month", how="left", maintain_order="left").select(
+            by_month.with_columns(coverage_column(by_month, "month")).select(
                 pl.col("month").dt.strftime("%Y-%m"),
                 "label",
                 pl.col("display").alias("referrals_with_theme"),
@@ -289,7 +291,7 @@ with tabs[2]:
             name="themes by month",
             context=context,
             headers=THEME_HEADERS,
-            caption=partial_caption(coverage, "month", "hollow marker", shares=True),
+            caption=partial_caption(coverage, "month", HOLLOW, labels=HOLLOW, shares=True),
         )
 
 # ----------------------------------------------------------------- co-occurrence

@@ -15,6 +15,7 @@ from dashboard.components.charts import OKABE_ITO, bar_chart, line_chart, stacke
 from dashboard.components.figure_block import chart_with_table, section_tabs  # noqa: E402
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.components.periods import (  # noqa: E402
+    HOLLOW,
     coverage_column,
     day_span,
     long_date,
@@ -367,7 +368,7 @@ with tabs[3]:
                     "awaiting_decision"
                 ]
                 if not is_exact(awaiting):
-                    backlog_shown = grouped(awaiting)
+                    backlog_shown = awaiting
                     a = _without_sum(a)
             aplot = a.values.with_columns(a.table["referrals"].alias("shown"))
             old_shown = shown_sum(
@@ -417,9 +418,7 @@ with tabs[3]:
                 )
             else:
                 latest = (
-                    f"{long_date(forecast.clear_latest)}"
-                    if forecast.clear_latest
-                    else "no end in sight"
+                    long_date(forecast.clear_latest) if forecast.clear_latest else "no end in sight"
                 )
                 st.info(
                     f"**Forecast.** At the rate of the last {forecast.recent_weeks} weeks "
@@ -476,7 +475,8 @@ with tabs[4]:
                             partial_caption(
                                 weekly.rename({"week_start": "period_start"}),
                                 "week",
-                                "hollow marker",
+                                HOLLOW,
+                                labels=HOLLOW,
                             ),
                             "The backlog at each week's end is not shown while disclosure control "
                             "is on: the change in it from week to week would give away small "

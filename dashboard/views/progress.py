@@ -20,6 +20,7 @@ from dashboard.components.figure_block import (  # noqa: E402
 )
 from dashboard.components.filters import describe_filters  # noqa: E402
 from dashboard.components.periods import (  # noqa: E402
+    HOLLOW,
     coverage_column,
     long_date,
     partial_caption,
@@ -211,7 +212,7 @@ with tabs[0]:
                 "could be worked out from it."
                 if any_hidden
                 else None,
-                partial_caption(monthly, "month", "hollow marker"),
+                partial_caption(monthly, "month", HOLLOW, labels=HOLLOW),
             ]
             chart_with_table(
                 fig,

@@ -386,11 +386,11 @@ def test_a_partial_period_has_a_hollow_marker_even_on_a_long_line() -> None:
 
     assert period_markers("square") == {"symbol": "square", "size": 7}
     assert period_markers("square", [False, False], shown=False) == {"symbol": "square", "size": 0}
-    assert period_markers("square", [False, True]) == {
-        "symbol": ["square", "square-open"],
-        "size": [7, 9],
-        "line": {"width": 2},
-    }
+    marks = period_markers("square", [False, True])
+    assert marks["symbol"] == ["square", "square-open"]
+    assert marks["size"] == [7, 9]
+    # a filled point is drawn as on a chart with no partial period: no outline
+    assert marks["line"]["width"][0] == 0 < marks["line"]["width"][1]
     # 61 weeks: no markers but the partial last week's
     n = 61
     frame = pl.DataFrame({"w": list(range(n)), "a": [5] * n})
@@ -417,16 +417,22 @@ def test_figures_held_as_text_are_aligned_right_with_separators_on_the_page_only
             "outcome_code": ["15", "14", "1"],
             "crime_year": ["2015", "2016", "2017"],
             "note": ["1", "two", "3"],
+            "decided": ["1234", "<5", "7"],
+            "residents": ["-1234", "5", "6"],
             "total": [1049, 3, 12],
         }
     )
     shown, config = figures_on_page(table)
-    assert sorted(config) == ["percent", "referrals"]
+    # "decided" and "residents" hold "id" inside a word: figures all the same
+    assert sorted(config) == ["decided", "percent", "referrals", "residents"]
+    assert shown["decided"].to_list() == ["1,234", "<5", "7"]
+    assert shown["residents"].to_list() == ["-1,234", "5", "6"]
     assert all(c["alignment"] == "right" for c in config.values())
     assert shown["referrals"].to_list() == ["1,049", "<5", "withheld"]
     assert shown["percent"].to_list() == ["12,345.5", "0.4", None]
     # everything else as it was, and the frame given (the downloads' copy) untouched
-    assert shown.drop("referrals", "percent").equals(table.drop("referrals", "percent"))
+    figures = ["referrals", "percent", "decided", "residents"]
+    assert shown.drop(figures).equals(table.drop(figures))
     assert table["referrals"].to_list() == ["1049", "<5", "withheld"]
     numbers_only = table.select("force", "total")
     same, none = figures_on_page(numbers_only)

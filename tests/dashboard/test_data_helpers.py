@@ -38,7 +38,8 @@ def test_is_exact(shown: str, exact: bool) -> None:
 @pytest.mark.parametrize(
     ("shown", "text"),
     [("1122", "1,122"), ("1,273", "1,273"), ("722", "722"), ("1000000", "1,000,000")]
-    + [("<5", "<5"), ("withheld", "withheld"), ("0", "0")],
+    + [("12345.5", "12,345.5"), ("-1234", "-1,234"), ("0.4", "0.4")]
+    + [("<5", "<5"), ("withheld", "withheld"), ("0", "0"), ("2025-06", "2025-06"), ("1,2", "1,2")],
 )
 def test_a_figure_in_a_title_has_thousands_separators(shown: str, text: str) -> None:
     assert grouped(shown) == text

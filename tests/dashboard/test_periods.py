@@ -74,6 +74,15 @@ def test_a_caption_for_shares_says_they_rest_on_the_decisions_so_far() -> None:
     )
 
 
+def test_a_caption_can_name_its_mark_for_several_periods() -> None:
+    two = PERIODS.with_columns(pl.Series("complete", [False, True, False]))
+    assert "(hatched bars)" in partial_caption(two, "month", "hatched bar")
+    assert "(marked hollow)" in partial_caption(
+        two, "month", "marked hollow", labels="marked hollow"
+    )
+    assert "(marked hollow)" in partial_caption(PERIODS, "month", "marked hollow", labels="x")
+
+
 def test_no_caption_when_every_period_is_whole() -> None:
     assert partial_caption(PERIODS.head(2), "month", "hatched bar") is None
 

@@ -193,7 +193,7 @@ def test_a_folder_that_cannot_be_deleted_does_not_fail_the_load(db, monkeypatch,
     (left,) = tmp.glob("beaconport-load-*")
     assert [r.getMessage() for r in caplog.records] == [
         f"beaconport: could not delete the staging folder {left} (Permission denied); "
-        "the next load will delete it"
+        "it is no longer needed: a later load will try again, or delete it by hand"
     ]
     assert len(_stored(engine, "staged")) == 2
     assert (left / "in-use.lock").exists()
