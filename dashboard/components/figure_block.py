@@ -211,12 +211,8 @@ def figures_on_page(table: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
     ]
     if not columns:
         return table, {}
-    long = {
-        v: grouped(v)
-        for c in columns
-        for v in table[c].drop_nulls().unique().to_list()
-        if grouped(v) != v
-    }
+    values = {v for c in columns for v in table[c].drop_nulls().unique().to_list()}
+    long = {v: text for v in values if (text := grouped(v)) != v}
     shown = table.with_columns(pl.col(c).replace(long) for c in columns) if long else table
     return shown, {c: st.column_config.Column(alignment="right") for c in columns}
 
